@@ -1,0 +1,1 @@
+"""dualasr: dual-output (surface + meaning) L2 ASR on ESPnet."""

@@ -1,0 +1,140 @@
+"""Parallel job launcher with Kaldi's ``run.pl`` interface.
+
+    python -m dualasr.launcher --backend local [opts] JOB=1:N log/x.JOB.log command args...
+
+``JOB`` is replaced by the task index in the log path and in the command. The call waits for every
+task; it exits non-zero, naming the failed tasks and their logs, when any task fails. Options that
+only mean something on a cluster (``--mem``, ``--time``, ``--gpu``) are accepted by every backend,
+so a recipe's ``cmd.sh`` switches backends by changing one variable.
+
+Why not ESPnet's ``run.pl``/``slurm.pl``: those are Perl scripts shipped inside ESPnet's egs tree,
+not in the pip package, so they are not on this machine; this is the same contract in Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+JOB_RANGE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(\d+):(\d+)$")
+JOB_SINGLE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(\d+)$")
+
+
+@dataclass
+class JobSpec:
+    var: Optional[str]
+    start: int
+    end: int
+    log: str
+    command: List[str]
+
+    def tasks(self) -> range:
+        return range(self.start, self.end + 1)
+
+    def log_for(self, i: int) -> str:
+        return self.log.replace(self.var, str(i)) if self.var else self.log
+
+    def command_for(self, i: int) -> str:
+        """The shell command of task ``i``. One argument is taken as a shell string (pipes allowed);
+        several arguments are quoted one by one, as the caller's shell split them."""
+        parts = [a.replace(self.var, str(i)) if self.var else a for a in self.command]
+        return parts[0] if len(parts) == 1 else shlex.join(parts)
+
+
+def parse_job_args(argv: Sequence[str]) -> JobSpec:
+    argv = list(argv)
+    if not argv:
+        raise SystemExit("launcher: usage: [opts] [JOB=1:N] logfile command ...")
+    var, start, end = None, 1, 1
+    m = JOB_RANGE.match(argv[0]) or JOB_SINGLE.match(argv[0])
+    if m:
+        var = m.group(1)
+        start = int(m.group(2))
+        end = int(m.group(3)) if m.lastindex == 3 else start
+        argv = argv[1:]
+        if end < start:
+            raise SystemExit(f"launcher: empty job range {var}={start}:{end}")
+    if len(argv) < 2:
+        raise SystemExit("launcher: need a log file and a command")
+    return JobSpec(var, start, end, argv[0], argv[1:])
+
+
+def common_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--num_threads", type=int, default=1)
+    p.add_argument("--mem", default=None)
+    p.add_argument("--gpu", type=int, default=0)
+    p.add_argument("--time", default=None)
+    p.add_argument("--max_jobs_run", type=int, default=None)
+
+
+def _header(cmd: str) -> str:
+    return f"# {cmd}\n# Started at {time.strftime('%c')}\n#\n"
+
+
+def run_local_task(spec: JobSpec, i: int, num_threads: int) -> int:
+    log = Path(spec.log_for(i))
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = spec.command_for(i)
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(num_threads))
+    t0 = time.time()
+    with open(log, "w", encoding="utf-8") as f:
+        f.write(_header(cmd))
+        f.flush()
+        rc = subprocess.call(["bash", "-c", cmd], stdout=f, stderr=subprocess.STDOUT, env=env)
+        f.write(f"# Accounting: time={int(time.time() - t0)} threads={num_threads}\n")
+        f.write(f"# Ended (code {rc}) at {time.strftime('%c')}, elapsed time {int(time.time() - t0)} seconds\n")
+    return rc
+
+
+def run_local(spec: JobSpec, opts: argparse.Namespace) -> List[int]:
+    max_jobs = opts.max_jobs_run or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=max(1, min(max_jobs, len(spec.tasks())))) as ex:
+        return list(ex.map(lambda i: run_local_task(spec, i, opts.num_threads), spec.tasks()))
+
+
+def report(spec: JobSpec, codes: List[int], prog: str) -> int:
+    failed = [i for i, rc in zip(spec.tasks(), codes) if rc != 0]
+    if not failed:
+        return 0
+    n = len(spec.tasks())
+    if len(failed) == 1 or spec.var is None:
+        print(f"{prog}: job failed (task {failed[0]} of {n}), log is in {spec.log_for(failed[0])}",
+              file=sys.stderr)
+    else:
+        print(f"{prog}: {len(failed)} / {n} failed (tasks {','.join(map(str, failed))}), "
+              f"logs are in {spec.log_for(failed[0])} ...", file=sys.stderr)
+    return 1
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(prog="launcher", add_help=True)
+    p.add_argument("--backend", choices=["local", "slurm"], default="local")
+    p.add_argument("--config", default=None, help="slurm.conf (slurm backend)")
+    common_options(p)
+    # Options end at the first argument that is not an option (JOB=..., or the log file).
+    split = 0
+    while split < len(argv) and argv[split].startswith("--"):
+        split += 1 if "=" in argv[split] else 2
+    opts = p.parse_args(argv[:split])
+    spec = parse_job_args(argv[split:])
+    if opts.backend == "local":
+        codes = run_local(spec, opts)
+        return report(spec, codes, "run.sh")
+    from dualasr import slurm  # noqa: WPS433 (the cluster backend is optional)
+
+    return slurm.run(spec, opts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Local job launcher, Kaldi run.pl style:  utils/run.sh [opts] JOB=1:N log/x.JOB.log command ...
+exec python -m dualasr.launcher --backend local "$@"
