@@ -1,0 +1,64 @@
+"""Drop too-short and too-long utterances from a feature dir (the filter stage).
+
+``python -m dualasr.bin.filter_data --src dump/fbank/org/train_ko --dst dump/fbank/train_ko
+--min_frames 20 --max_frames 3000`` keeps an utterance when its frame count lies in the range and
+each transcription fits the CTC constraint (characters <= frames after 4x subsampling). It writes the
+kept subset of every per-utterance file, a fresh ``spk2utt``, and prints the count dropped per reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+
+from dualasr.data.datadir import read_kaldi_map, write_kaldi_map
+
+PER_UTT = ("feats.scp", "feats_shape", "utt2spk", "text.surface", "text.meaning", "wav.scp")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--src", type=Path, required=True)
+    p.add_argument("--dst", type=Path, required=True)
+    p.add_argument("--min_frames", type=int, default=20)
+    p.add_argument("--max_frames", type=int, default=3000)
+    p.add_argument("--subsampling", type=int, default=4)
+    a = p.parse_args(argv)
+    shapes = {k: int(v.split(",")[0]) for k, v in read_kaldi_map(a.src / "feats_shape").items()}
+    texts = {o: read_kaldi_map(a.src / f"text.{o}") for o in ("surface", "meaning")}
+    dropped = Counter()
+    keep = []
+    for uttid, n in shapes.items():
+        if n < a.min_frames:
+            dropped[f"shorter than {a.min_frames} frames"] += 1
+        elif n > a.max_frames:
+            dropped[f"longer than {a.max_frames} frames"] += 1
+        elif any(len(t[uttid]) > n // a.subsampling for t in texts.values()):
+            dropped["more characters than frames after subsampling"] += 1
+        else:
+            keep.append(uttid)
+    if not keep:
+        raise SystemExit(f"{a.src}: every utterance was filtered out ({dict(dropped)})")
+    a.dst.mkdir(parents=True, exist_ok=True)
+    keep_set = set(keep)
+    for name in PER_UTT:
+        if (a.src / name).is_file():
+            rows = read_kaldi_map(a.src / name)
+            write_kaldi_map(a.dst / name, [(k, v) for k, v in rows.items() if k in keep_set])
+    utt2spk = read_kaldi_map(a.dst / "utt2spk")
+    spk2utt: dict = {}
+    for utt, spk in utt2spk.items():
+        spk2utt.setdefault(spk, []).append(utt)
+    write_kaldi_map(a.dst / "spk2utt", [(s, " ".join(u)) for s, u in spk2utt.items()])
+    if (a.src / "cmvn.npz").is_file():
+        shutil.copyfile(a.src / "cmvn.npz", a.dst / "cmvn.npz")
+    reasons = ", ".join(f"{n} {r}" for r, n in dropped.items()) or "none"
+    print(f"{a.src.name}: kept {len(keep)} of {len(shapes)} utterances; dropped: {reasons}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""80-dim log-mel filterbank features into kaldiio ark/scp, plus CMVN statistics.
+
+One job of ``--nj``: ``python -m dualasr.bin.make_fbank --data data/train_ko --out dump/fbank/org/train_ko
+--nj 4 --job 2`` handles every 4th utterance starting at the 2nd and writes ``feats.2.{ark,scp}``,
+``feats_shape.2`` (``uttid frames,80``) and ``stats.2.npz``. ``--merge`` then joins the pieces into
+``feats.scp``, ``feats_shape`` and ``cmvn.npz`` (the ``count/sum/sum_square`` format that ESPnet's
+``GlobalMVN`` reads), each written atomically, and removes the per-job scp/shape/stats files.
+
+Features follow Kaldi's fbank (torchaudio.compliance.kaldi): 25 ms windows, 10 ms hop, no dither.
+An ``utt2speed`` file in the data dir (written by the speed-perturbation stage) resamples the audio so
+that it plays ``factor`` times faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+import soundfile
+import torch
+import torchaudio
+from tqdm import tqdm
+
+from dualasr.data.datadir import read_kaldi_map, write_atomic
+
+N_MELS = 80
+
+
+def load_audio(spec: str, path_for_errors: str, uttid: str) -> tuple[np.ndarray, int]:
+    try:
+        if spec.rstrip().endswith("|"):
+            data = subprocess.run(spec.rstrip()[:-1], shell=True, capture_output=True, check=True).stdout
+            wav, sr = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        else:
+            wav, sr = soundfile.read(spec, dtype="float32", always_2d=True)
+    except Exception as e:
+        raise SystemExit(f"{path_for_errors}: {uttid}: cannot read audio {spec!r}: {e}") from None
+    return wav.mean(axis=1), sr
+
+
+def fbank(wav: np.ndarray, sr: int, fs: int, speed: float = 1.0) -> np.ndarray:
+    x = torch.from_numpy(wav).unsqueeze(0)
+    # Speed perturbation as in Kaldi's sox `speed`: treat the samples as if recorded at sr*speed.
+    src = int(round(sr * speed))
+    if src != fs:
+        x = torchaudio.functional.resample(x, src, fs)
+    feats = torchaudio.compliance.kaldi.fbank(
+        x * 32768.0, num_mel_bins=N_MELS, frame_length=25.0, frame_shift=10.0,
+        dither=0.0, sample_frequency=fs, energy_floor=0.0,
+    )
+    return feats.numpy().astype(np.float32)
+
+
+def run_job(data: Path, out: Path, nj: int, job: int, fs: int) -> None:
+    wavs = read_kaldi_map(data / "wav.scp")
+    speeds = {}
+    if (data / "utt2speed").is_file():
+        speeds = {k: float(v) for k, v in read_kaldi_map(data / "utt2speed").items()}
+    ids = list(wavs)[job - 1 :: nj]
+    out.mkdir(parents=True, exist_ok=True)
+    count, s1, s2 = 0, np.zeros(N_MELS), np.zeros(N_MELS)
+    ark, scp = out / f"feats.{job}.ark", out / f"feats.{job}.scp"
+    shapes = []
+    with kaldiio.WriteHelper(f"ark,scp:{ark},{scp}.tmp") as writer:
+        for uttid in tqdm(ids, desc=f"fbank {data.name} job {job}/{nj}", mininterval=5, file=sys.stderr):
+            wav, sr = load_audio(wavs[uttid], str(data / "wav.scp"), uttid)
+            feats = fbank(wav, sr, fs, speeds.get(uttid, 1.0))
+            if feats.shape[0] == 0:
+                raise SystemExit(f"{data / 'wav.scp'}: {uttid}: audio shorter than one 25 ms frame")
+            writer(uttid, feats)
+            shapes.append((uttid, f"{feats.shape[0]},{N_MELS}"))
+            count += feats.shape[0]
+            s1 += feats.sum(0)
+            s2 += (feats.astype(np.float64) ** 2).sum(0)
+    Path(f"{scp}.tmp").replace(scp)
+    write_atomic(out / f"feats_shape.{job}", "".join(f"{k} {v}\n" for k, v in shapes))
+    tmp = out / f".stats.{job}.tmp.npz"
+    np.savez(tmp, count=count, sum=s1, sum_square=s2)
+    tmp.replace(out / f"stats.{job}.npz")
+
+
+def merge(out: Path, nj: int) -> None:
+    scp_lines, shape_lines = [], []
+    count, s1, s2 = 0, np.zeros(N_MELS), np.zeros(N_MELS)
+    for job in range(1, nj + 1):
+        for name in (f"feats.{job}.scp", f"feats_shape.{job}", f"stats.{job}.npz"):
+            if not (out / name).is_file():
+                raise SystemExit(f"{out / name}: missing; job {job} of {nj} did not finish")
+        scp_lines += (out / f"feats.{job}.scp").read_text(encoding="utf-8").splitlines(keepends=True)
+        shape_lines += (out / f"feats_shape.{job}").read_text(encoding="utf-8").splitlines(keepends=True)
+        st = np.load(out / f"stats.{job}.npz")
+        count += int(st["count"])
+        s1 += st["sum"]
+        s2 += st["sum_square"]
+    key = lambda line: line.split(" ", 1)[0].encode("utf-8")  # noqa: E731
+    write_atomic(out / "feats.scp", "".join(sorted(scp_lines, key=key)))
+    write_atomic(out / "feats_shape", "".join(sorted(shape_lines, key=key)))
+    tmp = out / ".cmvn.tmp.npz"
+    np.savez(tmp, count=count, sum=s1, sum_square=s2)
+    tmp.replace(out / "cmvn.npz")
+    for job in range(1, nj + 1):
+        for name in (f"feats.{job}.scp", f"feats_shape.{job}", f"stats.{job}.npz"):
+            (out / name).unlink()
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, help="Kaldi-style data dir (reads wav.scp)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--nj", type=int, default=1)
+    p.add_argument("--job", type=int, default=1)
+    p.add_argument("--fs", type=int, default=16000, help="sample rate the features assume")
+    p.add_argument("--merge", action="store_true", help="join the per-job outputs")
+    a = p.parse_args(argv)
+    if a.merge:
+        merge(a.out, a.nj)
+    else:
+        if a.data is None:
+            p.error("--data is required")
+        run_job(a.data, a.out, a.nj, a.job, a.fs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

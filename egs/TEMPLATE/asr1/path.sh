@@ -1,0 +1,13 @@
+# Sourced by every recipe (egs/<corpus>/asr1/path.sh links here): the repo root and the venv.
+DUALASR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+export DUALASR_ROOT
+if [ ! -x "$DUALASR_ROOT/tools/venv/bin/python" ]; then
+  echo "path.sh: $DUALASR_ROOT/tools/venv is missing; run: make -C $DUALASR_ROOT install" >&2
+  return 1 2>/dev/null || exit 1
+fi
+export PATH="$DUALASR_ROOT/tools/venv/bin:$PATH"
+export PYTHONUTF8=1 PYTHONIOENCODING=UTF-8
+export LC_ALL=C.UTF-8
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+# ESPnet's inference modules try to fetch NLTK data at import; there is no network for it.
+export NLTK_DATA=${NLTK_DATA:-$DUALASR_ROOT/tools/nltk_data}
