@@ -1,0 +1,3 @@
+"""Analyses for the paper: linear CKA of layer representations (:mod:`.cka`), surface–meaning
+divergence bins and correlation (:mod:`.divergence`), paired bootstrap and seed spread (:mod:`.stats`).
+"""
