@@ -1,0 +1,141 @@
+"""DualASRTask: ESPnet's AbsTask for SO and DO models.
+
+Everything ESPnet's trainer offers comes with it (``--ngpu``, ``--resume``, ``--keep_nbest_models``,
+checkpoint averaging, TensorBoard, collect_stats mode, the distributed options). The frontend,
+specaug, normalize, encoder and decoder choices are ESPnet's own registries, so any ESPnet encoder
+or decoder is a yaml change. The two texts go through ESPnet's multi-tokenizer preprocessor under
+the data names ``text_surface`` and ``text_meaning``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Callable, Collection, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from espnet2.asr.ctc import CTC
+from espnet2.tasks.abs_task import AbsTask
+from espnet2.tasks.asr import (
+    decoder_choices,
+    encoder_choices,
+    frontend_choices,
+    normalize_choices,
+    specaug_choices,
+)
+from espnet2.torch_utils.initialize import initialize
+from espnet2.train.collate_fn import CommonCollateFn
+from espnet2.train.preprocessor import MutliTokenizerCommonPreprocessor
+from espnet2.train.trainer import Trainer
+from espnet2.utils.get_default_kwargs import get_default_kwargs
+from espnet2.utils.nested_dict_action import NestedDictAction
+from espnet2.utils.types import int_or_none, str2bool, str_or_none
+
+from dualasr.models.dual_model import OUTPUTS, DualASRModel
+
+
+def _load_token_list(value, name: str) -> List[str]:
+    if isinstance(value, str):
+        with open(value, encoding="utf-8") as f:
+            return [line.rstrip() for line in f]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise RuntimeError(f"--{name} must be a file or a list")
+
+
+class DualASRTask(AbsTask):
+    num_optimizers: int = 1
+    class_choices_list = [frontend_choices, specaug_choices, normalize_choices, encoder_choices, decoder_choices]
+    trainer = Trainer
+
+    @classmethod
+    def add_task_arguments(cls, parser: argparse.ArgumentParser):
+        group = parser.add_argument_group(description="Task related")
+        for o in OUTPUTS:
+            group.add_argument(f"--token_list_{o}", type=str_or_none, default=None,
+                               help=f"token list of the {o} output (needed when the model has it)")
+            group.add_argument(f"--bpemodel_{o}", type=str_or_none, default=None,
+                               help=f"sentencepiece model of the {o} output")
+        group.add_argument("--init", type=lambda x: str_or_none(x.lower()), default=None,
+                           choices=["chainer", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+                                    "kaiming_normal", "normal", None])
+        group.add_argument("--input_size", type=int_or_none, default=None,
+                           help="feature dimension when the data loader gives features (no frontend)")
+        group.add_argument("--ctc_conf", action=NestedDictAction, default=get_default_kwargs(CTC))
+        group.add_argument("--model_conf", action=NestedDictAction,
+                           default=dict(outputs=list(OUTPUTS), ctc_weight=0.3, lsm_weight=0.1,
+                                        task_branch_layers=0),
+                           help="DualASRModel options: outputs, output_weights, ctc_weight, lsm_weight, "
+                                "length_normalized_loss, task_branch_layers, report_cer, report_wer")
+        group = parser.add_argument_group(description="Preprocess related")
+        group.add_argument("--use_preprocessor", type=str2bool, default=True)
+        group.add_argument("--token_type", type=str, default="char", choices=["char", "bpe", "word"])
+        group.add_argument("--cleaner", type=str_or_none, default=None, choices=[None, "tacotron"])
+        for class_choices in cls.class_choices_list:
+            class_choices.add_arguments(group)
+
+    @classmethod
+    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[
+        [Collection[Tuple[str, Dict[str, np.ndarray]]]], Tuple[List[str], Dict[str, torch.Tensor]]
+    ]:
+        return CommonCollateFn(float_pad_value=0.0, int_pad_value=-1)
+
+    @classmethod
+    def build_preprocess_fn(cls, args: argparse.Namespace, train: bool):
+        if not args.use_preprocessor:
+            return None
+        outputs = [o for o in OUTPUTS if getattr(args, f"token_list_{o}", None) is not None]
+        return MutliTokenizerCommonPreprocessor(
+            train=train,
+            token_type=[args.token_type] * len(outputs),
+            token_list=[getattr(args, f"token_list_{o}") for o in outputs],
+            bpemodel=[getattr(args, f"bpemodel_{o}") for o in outputs],
+            text_name=[f"text_{o}" for o in outputs],
+            text_cleaner=args.cleaner,
+        )
+
+    @classmethod
+    def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return ("speech",)
+
+    @classmethod
+    def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return tuple(f"text_{o}" for o in OUTPUTS)
+
+    @classmethod
+    def build_model(cls, args: argparse.Namespace) -> DualASRModel:
+        model_conf = dict(args.model_conf)
+        outputs = list(model_conf.pop("outputs", OUTPUTS))
+        token_lists = {}
+        for o in outputs:
+            value = getattr(args, f"token_list_{o}", None)
+            if value is None:
+                raise RuntimeError(f"model outputs {outputs} need --token_list_{o}")
+            token_lists[o] = _load_token_list(value, f"token_list_{o}")
+            # keep the list itself in config.yaml, so the model is portable (as ASRTask does)
+            setattr(args, f"token_list_{o}", token_lists[o])
+            logging.info(f"{o}: vocabulary size {len(token_lists[o])}")
+
+        if args.input_size is None:
+            frontend = frontend_choices.get_class(args.frontend)(**args.frontend_conf)
+            input_size = frontend.output_size()
+        else:
+            args.frontend, args.frontend_conf = None, {}
+            frontend, input_size = None, args.input_size
+        specaug = specaug_choices.get_class(args.specaug)(**args.specaug_conf) if args.specaug else None
+        normalize = normalize_choices.get_class(args.normalize)(**args.normalize_conf) if args.normalize else None
+        encoder = encoder_choices.get_class(args.encoder)(input_size=input_size, **args.encoder_conf)
+        decoders, ctcs = {}, {}
+        for o in outputs:
+            decoders[o] = decoder_choices.get_class(args.decoder)(
+                vocab_size=len(token_lists[o]), encoder_output_size=encoder.output_size(), **args.decoder_conf
+            )
+            ctcs[o] = CTC(odim=len(token_lists[o]), encoder_output_size=encoder.output_size(), **args.ctc_conf)
+        model = DualASRModel(
+            outputs=outputs, token_lists=token_lists, frontend=frontend, specaug=specaug,
+            normalize=normalize, encoder=encoder, decoders=decoders, ctcs=ctcs, **model_conf,
+        )
+        if args.init is not None:
+            initialize(model, args.init)
+        return model
