@@ -1,0 +1,1 @@
+"""Text normalisers and dual-transcription parsers (Korean, English)."""
