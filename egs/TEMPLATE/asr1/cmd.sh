@@ -8,9 +8,9 @@ case "$cmd_backend" in
     cuda_cmd="utils/run.sh"
     decode_cmd="utils/run.sh" ;;
   slurm)
-    slurm_conf=${slurm_conf:-$DUALASR_ROOT/conf/slurm.conf}
-    train_cmd="utils/slurm.sh --config $slurm_conf"
-    cuda_cmd="utils/slurm.sh --config $slurm_conf"
-    decode_cmd="utils/slurm.sh --config $slurm_conf" ;;
+    # the config: --config FILE, else $DUALASR_SLURM_CONFIG, else ./conf/slurm.conf, else the repo's conf/slurm.conf
+    train_cmd="utils/slurm.sh"
+    cuda_cmd="utils/slurm.sh"
+    decode_cmd="utils/slurm.sh" ;;
   *) echo "cmd.sh: unknown cmd_backend=$cmd_backend (local or slurm)" >&2; return 1 ;;
 esac

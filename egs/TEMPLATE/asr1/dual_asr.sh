@@ -141,4 +141,114 @@ if run_stage 5 "tokenizers ($token_type): one token list per output"; then
   done
 fi
 
+# ---- model stages ----
+seed_list=${seeds:-$seed}
+# exp_name MODEL LANG SEED: one dir per trained model
+exp_name() {
+  if [ -n "$seeds" ]; then echo "${1}_$2_seed$3"; else echo "${1}_$2"; fi
+}
+train_yaml() { if [ -n "$train_config" ]; then echo "$train_config"; else conf_path "train_${size}.yaml"; fi; }
+tokens_of() { echo "$datadir/token_list/$1/${2}_${token_type}"; }  # tokens_of LANG OUTPUT
+# data_args PREFIX SET LANG OUTPUTS...: --{train,valid}_data_path_and_name_and_type for features + texts
+data_args() {
+  local prefix=$1 d=$dumpdir/fbank/$2 o; shift 3
+  echo "--${prefix}_data_path_and_name_and_type $d/feats.scp,speech,kaldi_ark"
+  for o in "$@"; do echo "--${prefix}_data_path_and_name_and_type $d/text.$o,text_$o,text"; done
+}
+token_args() {  # token_args LANG OUTPUTS...
+  local l=$1 o; shift
+  for o in "$@"; do
+    echo "--token_list_$o $(tokens_of "$l" "$o")/tokens.txt"
+    [ "$token_type" = char ] || echo "--bpemodel_$o $(tokens_of "$l" "$o")/bpe.model"
+  done
+}
+
+if run_stage 6 "collect stats (ESPnet collect_stats mode): shape files for batching"; then
+  for l in $langs; do
+    out=$expdir/stats_$l
+    if is_done "$expdir/.done/stats_$l"; then log "stats of $l already done"; continue; fi
+    tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
+    rm -rf "$out"; mkdir -p "$out/log"
+    ${train_cmd} "$out/log/stats.log" python -m dualasr.bin.dual_asr_train --collect_stats true \
+      --config "$(train_yaml)" --normalize none --token_type "$(echo $token_type | sed 's/unigram/bpe/')" \
+      $(token_args "$l" surface meaning) \
+      $(data_args train "$tr" "$l" surface meaning) $(data_args valid "$dv" "$l" surface meaning) \
+      --train_shape_file "$dumpdir/fbank/$tr/feats_shape" --valid_shape_file "$dumpdir/fbank/$dv/feats_shape" \
+      --output_dir "$out"
+    mark_done "$expdir/.done/stats_$l"
+  done
+fi
+
+if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
+  for l in $langs; do
+    tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
+    for m in $models; do
+      eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m")"
+      for s in $seed_list; do
+        dir=$expdir/$(exp_name "$m" "$l" "$s")
+        if is_done "$dir/.done_train"; then log "$dir already trained"; continue; fi
+        mkdir -p "$dir"
+        shapes=""
+        for o in speech $(for x in $outputs; do echo "text_$x"; done); do
+          shapes+=" --train_shape_file $expdir/stats_$l/train/${o}_shape --valid_shape_file $expdir/stats_$l/valid/${o}_shape"
+        done
+        log "training $dir (outputs: $outputs; log: $dir/train.log)"
+        # shellcheck disable=SC2086
+        ${cuda_cmd} --gpu "$ngpu" "$dir/train.log" python -m dualasr.bin.dual_asr_train \
+          --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$dumpdir/fbank/$tr/cmvn.npz" \
+          --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(token_args "$l" $outputs) \
+          $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
+          --seed "$s" --ngpu "$ngpu" --resume true --output_dir "$dir" $train_args
+        [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
+        mark_done "$dir/.done_train"
+      done
+    done
+  done
+fi
+
+if run_stage 8 "decode: each test set, model and output"; then
+  for l in $langs; do
+    for m in $models; do
+      for s in $seed_list; do
+        dir=$expdir/$(exp_name "$m" "$l" "$s")
+        for t in $test_sets; do
+          ts=$(set_name "$t" "$l"); ddir=$dir/decode_$ts
+          if is_done "$ddir/.done_decode"; then log "$ddir already decoded"; continue; fi
+          rm -rf "$ddir"; mkdir -p "$ddir/logdir"
+          n=$(wc -l < "$dumpdir/fbank/$ts/feats.scp"); j=$(( nj < n ? nj : n ))
+          for i in $(seq "$j"); do
+            awk -v n="$j" -v i="$i" '(NR - 1) % n == i - 1 {print $1}' "$dumpdir/fbank/$ts/feats.scp" > "$ddir/logdir/keys.$i"
+          done
+          ${decode_cmd} --gpu "$ngpu" JOB=1:"$j" "$ddir/logdir/decode.JOB.log" python -m dualasr.bin.dual_asr_inference \
+            --config "$dir/config.yaml" --model_file "$dir/$inference_model" --ngpu "$ngpu" \
+            --inference_config "$(conf_path "$(basename "$inference_config")")" $inference_args \
+            --data "$dumpdir/fbank/$ts/feats.scp" --key_file "$ddir/logdir/keys.JOB" --output_dir "$ddir/logdir/output.JOB"
+          for o in surface meaning; do
+            [ -f "$ddir/logdir/output.1/text.$o" ] || continue
+            cat "$ddir"/logdir/output.*/"text.$o" | LC_ALL=C sort > "$ddir/.text.$o.tmp" && mv "$ddir/.text.$o.tmp" "$ddir/text.$o"
+          done
+          mark_done "$ddir/.done_decode"
+        done
+      done
+    done
+  done
+fi
+
+if run_stage 9 "score: CER (and WER for en) per output; exp/results.{json,md}"; then
+  for l in $langs; do
+    for m in $models; do
+      for s in $seed_list; do
+        dir=$expdir/$(exp_name "$m" "$l" "$s")
+        for t in $test_sets; do
+          ts=$(set_name "$t" "$l")
+          python -m dualasr.bin.score --ref_dir "$dumpdir/fbank/$ts" --decode_dir "$dir/decode_$ts" \
+            --lang "$l" --model "$m" $( [ -n "$seeds" ] && echo "--seed $s" )
+        done
+      done
+    done
+  done
+  python -m dualasr.bin.results --expdir "$expdir"
+  cat "$expdir/results.md"
+fi
+
 log "Finished stages ${stage}-${stop_stage}"

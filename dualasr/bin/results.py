@@ -1,0 +1,29 @@
+"""Gather every score.json under exp/ into exp/results.json and the main table exp/results.md.
+
+    python -m dualasr.bin.results --expdir exp
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from dualasr.data.datadir import write_atomic
+from dualasr.report.tables import gather, main_table, to_markdown, write_results_json
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--expdir", type=Path, default=Path("exp"))
+    a = p.parse_args(argv)
+    rows = gather(a.expdir)
+    if not rows:
+        raise SystemExit(f"{a.expdir}: no */decode_*/score_*/score.json to gather; run the score stage first")
+    write_results_json(a.expdir / "results.json", rows)
+    md = to_markdown(main_table(rows), "Error rates (%) of SO and DO models, and DO − SO")
+    write_atomic(a.expdir / "results.md", md)
+    print(f"{a.expdir / 'results.json'}: {len(rows)} rows", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Result rows (exp/results.json) and the paper's main table.
+
+A row is ``{lang, model, output, metric, test_set, seed, n, errors, ref_len, value}``; ``value`` is
+the error rate in %. The main table puts, for each language, output and metric, the SO model of that
+output (``so_surface`` or ``so_meaning``) beside every multi-output model (``do``, ``do_*``) and
+their difference. Several seeds give mean ± sd per cell.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from dualasr.data.datadir import write_atomic
+
+LANG_ORDER = ("ko", "en")
+OUTPUT_ORDER = ("surface", "meaning")
+METRIC_ORDER = ("cer", "cer_space", "wer")
+
+
+def gather(expdir: Path) -> List[dict]:
+    rows = []
+    for f in sorted(Path(expdir).glob("*/decode_*/score_*/score.json")):
+        rows.extend(json.loads(f.read_text(encoding="utf-8")))
+    return rows
+
+
+def write_results_json(path: Path, rows: List[dict]) -> None:
+    write_atomic(path, json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+
+
+def _order(values: Iterable[str], preferred: Sequence[str]) -> List[str]:
+    values = set(values)
+    return [v for v in preferred if v in values] + sorted(values - set(preferred))
+
+
+def dual_models(rows: List[dict]) -> List[str]:
+    names = {r["model"] for r in rows if not r["model"].startswith("so_")}
+    return sorted(names, key=lambda m: (m != "do", m))
+
+
+def cell_values(rows: List[dict], lang: str, model: str, output: str, metric: str) -> List[float]:
+    """One value per seed (the test sets pooled by errors / ref_len)."""
+    by_seed: Dict[Optional[int], List[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        if (r["lang"], r["model"], r["output"], r["metric"]) == (lang, model, output, metric):
+            by_seed[r.get("seed")][0] += r["errors"]
+            by_seed[r.get("seed")][1] += r["ref_len"]
+    return [100.0 * e / n for e, n in by_seed.values() if n]
+
+
+def fmt(values: List[float]) -> str:
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
+
+
+def fmt_delta(a: List[float], b: List[float]) -> str:
+    if not a or not b:
+        return "–"
+    return f"{np.mean(b) - np.mean(a):+.2f}"
+
+
+def main_table(rows: List[dict]) -> List[Dict[str, str]]:
+    """Rows of the main table: lang, output, metric, SO, then per dual model its value and − SO."""
+    table = []
+    duals = dual_models(rows)
+    for lang in _order({r["lang"] for r in rows}, LANG_ORDER):
+        lrows = [r for r in rows if r["lang"] == lang]
+        for output in _order({r["output"] for r in lrows}, OUTPUT_ORDER):
+            for metric in _order({r["metric"] for r in lrows if r["output"] == output}, METRIC_ORDER):
+                so = cell_values(lrows, lang, f"so_{output}", output, metric)
+                line = {"lang": lang, "output": output, "metric": metric, "SO": fmt(so)}
+                for m in duals:
+                    v = cell_values(lrows, lang, m, output, metric)
+                    line[m.upper() if m == "do" else m] = fmt(v)
+                    line[f"{m.upper() if m == 'do' else m} − SO"] = fmt_delta(so, v)
+                table.append(line)
+    return table
+
+
+def to_markdown(table: List[Dict[str, str]], title: Optional[str] = None) -> str:
+    if not table:
+        return (f"## {title}\n\n" if title else "") + "(no results)\n"
+    cols = list(table[0].keys())
+    out = [f"## {title}\n"] if title else []
+    out.append("| " + " | ".join(cols) + " |")
+    out.append("|" + "|".join("---" if c in ("lang", "output", "metric") else "---:" for c in cols) + "|")
+    for line in table:
+        out.append("| " + " | ".join(line.get(c, "–") for c in cols) + " |")
+    return "\n".join(out) + "\n"
