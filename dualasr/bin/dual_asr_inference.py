@@ -34,16 +34,15 @@ from dualasr.tasks.dual_asr import DualASRTask
 class DualSpeech2Text:
     """Holds a trained model and one beam search per output."""
 
-    def __init__(self, config: str, model_file: str, device: str = "cpu", beam_size: int = 4,
-                 ctc_weight: float = 0.3, maxlenratio: float = 0.0, minlenratio: float = 0.0,
-                 outputs: Optional[Sequence[str]] = None, dtype: str = "float32"):
-        model, args = DualASRTask.build_model_from_file(config, model_file, device)
-        self.model = model.eval().to(dtype=getattr(torch, dtype))
+    def __init__(self, model, token_type: str = "char", bpemodels: Optional[Dict[str, str]] = None,
+                 device: str = "cpu", beam_size: int = 4, ctc_weight: float = 0.3, maxlenratio: float = 0.0,
+                 minlenratio: float = 0.0, outputs: Optional[Sequence[str]] = None, dtype: str = "float32"):
+        self.model = model.eval().to(device=device, dtype=getattr(torch, dtype))
         self.device = device
         self.outputs = list(outputs or model.outputs)
         for o in self.outputs:
             if o not in model.outputs:
-                raise ValueError(f"{model_file}: the model has outputs {model.outputs}, not {o}")
+                raise ValueError(f"the model has outputs {model.outputs}, not {o}")
         self.maxlenratio, self.minlenratio = maxlenratio, minlenratio
         self.searches: Dict[str, BatchBeamSearch] = {}
         self.converters, self.tokenizers = {}, {}
@@ -59,8 +58,14 @@ class DualSpeech2Text:
             )
             self.searches[o] = search.to(device=device, dtype=getattr(torch, dtype)).eval()
             self.converters[o] = TokenIDConverter(token_list=token_list)
-            bpemodel = getattr(args, f"bpemodel_{o}", None)
-            self.tokenizers[o] = build_tokenizer(token_type=args.token_type, bpemodel=bpemodel)
+            self.tokenizers[o] = build_tokenizer(token_type=token_type, bpemodel=(bpemodels or {}).get(o))
+
+    @classmethod
+    def from_files(cls, config: str, model_file: str, device: str = "cpu", **kwargs) -> "DualSpeech2Text":
+        """Load a trained model (its training config.yaml and a .pth) and set up the searches."""
+        model, args = DualASRTask.build_model_from_file(config, model_file, device)
+        bpemodels = {o: getattr(args, f"bpemodel_{o}", None) for o in model.outputs}
+        return cls(model, token_type=args.token_type, bpemodels=bpemodels, device=device, **kwargs)
 
     @torch.no_grad()
     def __call__(self, speech: torch.Tensor) -> Dict[str, str]:
@@ -100,7 +105,7 @@ def main(argv=None) -> int:
         if getattr(a, k) is not None:
             conf[k] = getattr(a, k)
     device = "cuda" if a.ngpu > 0 else "cpu"
-    s2t = DualSpeech2Text(a.config, a.model_file, device=device, outputs=a.outputs, **conf)
+    s2t = DualSpeech2Text.from_files(a.config, a.model_file, device=device, outputs=a.outputs, **conf)
     loader = DualASRTask.build_streaming_iterator(
         data_path_and_name_and_type=[(a.data, "speech", a.data_type)], preprocess_fn=None,
         collate_fn=DualASRTask.build_collate_fn(argparse.Namespace(), False), key_file=a.key_file,
