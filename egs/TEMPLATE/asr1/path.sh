@@ -1,5 +1,6 @@
 # Sourced by every recipe (egs/<corpus>/asr1/path.sh links here): the repo root and the venv.
-DUALASR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+# readlink -f: a recipe dir elsewhere whose path.sh links here still finds the repo.
+DUALASR_ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../.." && pwd)
 export DUALASR_ROOT
 if [ ! -x "$DUALASR_ROOT/tools/venv/bin/python" ]; then
   echo "path.sh: $DUALASR_ROOT/tools/venv is missing; run: make -C $DUALASR_ROOT install" >&2
