@@ -1,0 +1,1 @@
+../../TEMPLATE/asr1/dual_asr.sh
