@@ -1,0 +1,114 @@
+"""Cross-task decoder analysis: teacher-forced decoder states, and decoders swapped between encoders.
+
+Decoder states: the reference tokens of an output go through a decoder teacher-forced (``<sos>`` +
+tokens). Forward hooks on the decoder's blocks (ESPnet ``TransformerDecoder.decoders``) collect each
+block's output, and each block's cross-attention weights (``src_attn.attn``, kept by ESPnet's
+``MultiHeadedAttention`` after a forward) pool the last encoder layer over source positions:
+``pooled_l = mean_heads(attn_l) @ encoder_out``. So every token position has, per block, a decoder
+state and an attention-pooled encoder state; CKA compares them across rows of paired positions.
+
+Decoder swap: the ``decoders[o]`` and ``ctcs[o]`` weights of a donor model are loaded into a target
+model (in place, so a :class:`~dualasr.bin.dual_asr_inference.DualSpeech2Text` built on the target
+decodes with them). It needs equal encoder output sizes, equal token lists and identically shaped
+decoder/CTC parameters; :func:`swap_problem` says why a swap is not possible.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Mapping, Optional
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from dualasr.analysis.encoder import frame_choice
+
+
+def text_to_ids(text: str, tokenizer, converter) -> List[int]:
+    """Token ids of ``text`` with a model's tokenizer and token-id converter."""
+    return converter.tokens2ids(tokenizer.text2tokens(text))
+
+
+@torch.no_grad()
+def decoder_states(
+    model,
+    output: str,
+    feats: Mapping[str, np.ndarray],
+    token_ids: Mapping[str, List[int]],
+    max_tokens: int = 4000,
+    seed: int = 0,
+    desc: str = "decoder states",
+) -> Dict[str, object]:
+    """Teacher-forced states of ``model.decoders[output]`` on every utterance of ``feats``.
+
+    ``token_ids[uttid]`` are the reference token ids (no sos/eos). Returns ``{"layers": [L arrays
+    [n, d]], "pooled": [L arrays [n, d_enc]], "tokens": {uttid: kept positions}}``; the kept positions
+    of an utterance are a seeded choice of at most ``ceil(max_tokens / n_utts)`` of its
+    ``len(ids) + 1`` decoder inputs, the same for any model given the same ids.
+    """
+    decoder = model.decoders[output]
+    blocks = list(getattr(decoder, "decoders", []))
+    if not blocks or not all(hasattr(b, "src_attn") for b in blocks):
+        raise ValueError(f"decoder {type(decoder).__name__} has no .decoders blocks with src_attn "
+                         "(a transformer-style decoder is needed)")
+    sos = model.vocab_sizes[output] - 1
+    per_utt = max(1, math.ceil(max_tokens / max(1, len(feats))))
+    outs: List[torch.Tensor] = []
+    hooks = [b.register_forward_hook(lambda _m, _i, out: outs.append(out[0].detach())) for b in blocks]
+    layers: List[List[np.ndarray]] = [[] for _ in blocks]
+    pooled: List[List[np.ndarray]] = [[] for _ in blocks]
+    kept: Dict[str, int] = {}
+    try:
+        for index, (uttid, x) in enumerate(tqdm(feats.items(), desc=desc, mininterval=5, leave=False)):
+            if uttid not in token_ids:
+                raise ValueError(f"utterance {uttid}: no reference tokens for the {output} output")
+            speech = torch.as_tensor(x).unsqueeze(0)
+            enc, enc_lens = model.encode(speech, torch.tensor([speech.shape[1]]))[output]
+            ys = torch.tensor([[sos] + list(token_ids[uttid])], dtype=torch.long)
+            outs.clear()
+            decoder(enc, enc_lens, ys, torch.tensor([ys.shape[1]]))
+            pick = frame_choice(ys.shape[1], per_utt, seed, index)
+            kept[uttid] = len(pick)
+            for i, (b, h) in enumerate(zip(blocks, outs)):
+                attn = b.src_attn.attn[0].mean(dim=0)  # [T, S]
+                layers[i].append(h[0, pick].to(torch.float64).numpy())
+                pooled[i].append((attn @ enc[0])[pick].to(torch.float64).numpy())
+    finally:
+        for h in hooks:
+            h.remove()
+    if not kept:
+        raise ValueError("decoder_states: no utterances given")
+    return {"layers": [np.concatenate(r) for r in layers], "pooled": [np.concatenate(r) for r in pooled],
+            "tokens": kept}
+
+
+def swap_problem(target, donor, output: str) -> Optional[str]:
+    """Why the ``output`` decoder and CTC of ``donor`` cannot run on ``target``'s encoder (None: they can)."""
+    for name, m in (("target", target), ("donor", donor)):
+        if output not in m.outputs:
+            return f"the {name} model has no {output} output (outputs {m.outputs})"
+    ta, da = target.encoder.output_size(), donor.encoder.output_size()
+    if ta != da:
+        return f"encoder output sizes differ: {ta} (target) vs {da} (donor)"
+    if target.token_lists[output] != donor.token_lists[output]:
+        return f"the {output} token lists differ"
+    ts, ds = target.state_dict(), donor.state_dict()
+    for prefix in (f"decoders.{output}.", f"ctcs.{output}."):
+        tk = {k: v.shape for k, v in ts.items() if k.startswith(prefix)}
+        dk = {k: v.shape for k, v in ds.items() if k.startswith(prefix)}
+        if tk != dk:
+            diff = sorted(set(tk.items()) ^ set(dk.items()))
+            return f"{prefix[:-1]} parameters differ in name or shape (first: {diff[0][0]})"
+    return None
+
+
+def swap_in(target, donor, output: str) -> None:
+    """Copy the ``output`` decoder and CTC weights of ``donor`` into ``target`` (in place)."""
+    problem = swap_problem(target, donor, output)
+    if problem:
+        raise ValueError(f"cannot swap the {output} decoder: {problem}")
+    prefixes = (f"decoders.{output}.", f"ctcs.{output}.")
+    state = {k: v for k, v in donor.state_dict().items() if k.startswith(prefixes)}
+    missing, unexpected = target.load_state_dict(state, strict=False)
+    assert not unexpected, unexpected

@@ -1,0 +1,105 @@
+"""Encoder representation similarity: linear CKA between every encoder layer of two models.
+
+    python -m dualasr.bin.analyze_cka --expdir exp --dumpdir dump/fbank --lang_set en=test_en \\
+        [--lang_set ko=test_ko] [--max_utts 200] [--max_frames 4000] [--outdir exp/analysis/cka]
+
+Pairs: so_surface–so_meaning, do–so_surface, do–so_meaning (a pair whose model is missing is skipped
+with a log line). Layers: the input to the first encoder block (``in``), then every block's output.
+The models run on the first ``--max_utts`` utterances of each language's test set; the first seed
+of each model is used. Writes into ``--outdir``: ``<lang>/<a>__<b>.csv`` (lang, model_a, model_b,
+layer_a, layer_b, cka), ``<lang>/<a>__<b>.png`` (heatmap), ``diagonal.csv`` (layer i vs layer i of
+every pair) and ``diagonal.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import logging
+import sys
+from pathlib import Path
+
+from dualasr.analysis.encoder import check_paired, cka_matrix, encoder_layers
+from dualasr.analysis.layout import first_model_dir, layer_names, load_model, load_subset, parse_lang_sets
+from dualasr.data.datadir import write_atomic
+from dualasr.report import figures
+
+PAIRS = (("so_surface", "so_meaning"), ("do", "so_surface"), ("do", "so_meaning"))
+DIAGONAL_HEADER = ["lang", "model_a", "model_b", "layer", "cka"]
+
+
+def _csv(header, rows) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--expdir", type=Path, default=Path("exp"))
+    p.add_argument("--dumpdir", type=Path, default=Path("dump/fbank"), help="holds <test_set>/feats.scp")
+    p.add_argument("--lang_set", action="append", required=True, help="LANG=TEST_SET, once per language")
+    p.add_argument("--outdir", type=Path, default=None, help="default: <expdir>/analysis/cka")
+    p.add_argument("--max_utts", type=int, default=200)
+    p.add_argument("--max_frames", type=int, default=4000, help="frames kept per layer (spread over utterances)")
+    p.add_argument("--batch_frames", type=int, default=500, help="CKA minibatch size (memory bound)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--inference_model", default="valid.acc.ave.pth")
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        lang_sets = parse_lang_sets(a.lang_set)
+    except ValueError as e:
+        p.error(str(e))
+    outdir = a.outdir or a.expdir / "analysis" / "cka"
+    diagonal, series = [], {}
+    for lang, test_set in lang_sets:
+        feats = load_subset(a.dumpdir / test_set / "feats.scp", a.max_utts)
+        models, cache = {}, {}
+
+        def layers_of(m, branch=None):
+            """Encoder layers of model m (for a model with branches: those of ``branch``), computed once."""
+            if m not in models:
+                models[m] = load_model(first_model_dir(a.expdir, m, lang), a.inference_model)[0]
+            key = (m, branch if models[m].branches is not None else None)
+            if key not in cache:
+                cache[key] = encoder_layers(models[m], feats, a.max_frames, a.seed, output=key[1],
+                                            desc=f"encode {m}_{lang}")
+            return cache[key]
+
+        for model_a, model_b in PAIRS:
+            missing = [m for m in (model_a, model_b) if not list(a.expdir.glob(f"{m}_{lang}*/config.yaml"))]
+            if missing:
+                logging.info("%s: skip %s vs %s: no trained %s", lang, model_a, model_b, " ".join(missing))
+                continue
+            # a DO model with branches follows the branch of the output the SO model was trained for
+            la = layers_of(model_a, model_b.replace("so_", ""))
+            lb = layers_of(model_b)
+            check_paired(la["frames"], lb["frames"], f"{model_a}_{lang}", f"{model_b}_{lang}")
+            m = cka_matrix(la["layers"], lb["layers"], a.batch_frames, a.seed)
+            names_a, names_b = layer_names(m.shape[0]), layer_names(m.shape[1])
+            rows = [(lang, model_a, model_b, names_a[i], names_b[j], f"{m[i, j]:.4f}")
+                    for i in range(m.shape[0]) for j in range(m.shape[1])]
+            (outdir / lang).mkdir(parents=True, exist_ok=True)
+            stem = outdir / lang / f"{model_a}__{model_b}"
+            write_atomic(stem.with_suffix(".csv"), _csv(["lang", "model_a", "model_b", "layer_a", "layer_b", "cka"], rows))
+            n = sum(la["frames"].values())
+            figures.cka_heatmap(stem.with_suffix(".png"), m, names_a, names_b, model_a, model_b,
+                                f"{lang}: linear CKA, {model_a} vs {model_b}\n({len(feats)} utterances, {n} frames)")
+            k = min(m.shape)
+            diagonal += [(lang, model_a, model_b, names_a[i], f"{m[i, i]:.4f}") for i in range(k)]
+            series[(lang, f"{model_a}–{model_b}")] = (names_a[:k], [float(m[i, i]) for i in range(k)])
+            print(f"{lang} {model_a} vs {model_b}: last layers CKA {m[-1, -1]:.3f} -> {stem}.png", file=sys.stderr)
+    if not diagonal:
+        raise SystemExit(f"{a.expdir}: no pair of trained models to compare (need so_surface, so_meaning, do)")
+    outdir.mkdir(parents=True, exist_ok=True)
+    write_atomic(outdir / "diagonal.csv", _csv(DIAGONAL_HEADER, diagonal))
+    figures.diagonal_lines(outdir / "diagonal.png", series, "Encoder CKA, layer i vs layer i")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

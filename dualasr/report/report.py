@@ -1,0 +1,271 @@
+"""exp/report/: the paper's tables (markdown, LaTeX, CSV), its figures, and a README that reads them.
+
+Everything is regenerated from exp/: the score files (``*/decode_*/score_*/score.json`` and
+``utt_errors.<metric>``) and the analyses' outputs under ``exp/analysis/{divergence,cka,cross_decoder}``.
+An analysis that has not run leaves its section out (the README says so). Each README sentence is
+built from the numbers in the tables; none is typed by hand.
+
+Seeds: a main-table cell is mean ± sd over the seeds; the paired bootstrap of SO vs DO resamples
+utterances whose errors and reference lengths are summed over the seeds (seeds stay together).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from dualasr.analysis.layout import SO_MODELS, model_dirs, pooled_utt_errors
+from dualasr.analysis.stats import paired_bootstrap
+from dualasr.data.datadir import write_atomic
+from dualasr.report.tables import cell_values, gather, main_table, to_markdown
+
+METRIC_NAMES = {"cer": "CER", "cer_space": "CER (with spaces)", "wer": "WER"}
+SIG_HEADER = ["lang", "output", "metric", "test_set", "seeds", "n", "so_rate", "do_rate", "delta", "ci_low",
+              "ci_high", "p_value"]
+
+
+def read_csv(path: Path) -> List[Dict[str, str]]:
+    """Rows of a CSV file as dicts (empty list when the file does not exist)."""
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def csv_text(rows: Sequence[Dict[str, object]], header: Optional[Sequence[str]] = None) -> str:
+    buf = io.StringIO()
+    header = list(header or (rows[0].keys() if rows else []))
+    w = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _tex_escape(s: str) -> str:
+    s = str(s)
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
+                 ("$", r"\$"), ("{", r"\{"), ("}", r"\}")):
+        s = s.replace(a, b)
+    return s.replace("±", r"$\pm$").replace("−", "$-$").replace("ρ", r"$\rho$").replace(">", r"$>$")
+
+
+def to_latex(table: Sequence[Dict[str, object]], caption: str, label: str) -> str:
+    """A booktabs ``table`` environment of ``table`` (rows of equal keys). Written by hand: the only
+    library doing this here would be pandas, which the stack does not otherwise need."""
+    if not table:
+        return f"% {caption}: no rows\n"
+    cols = list(table[0].keys())
+    numeric = [not all(_is_text(r.get(c, "")) for r in table) for c in cols]
+    spec = "".join("r" if n else "l" for n in numeric)
+    lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{_tex_escape(caption)}}}", f"\\label{{{label}}}",
+             f"\\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(_tex_escape(c) for c in cols) + r" \\",
+             r"\midrule"]
+    lines += [" & ".join(_tex_escape(r.get(c, "")) for c in cols) + r" \\" for r in table]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _is_text(v) -> bool:
+    try:
+        float(str(v).split(" ")[0].replace("−", "-"))
+        return False
+    except ValueError:
+        return True
+
+
+def significance(expdir: Path, lang_sets: Sequence[Tuple[str, str]], metrics: Dict[str, Sequence[str]],
+                 do_model: str = "do", n_boot: int = 1000, seed: int = 0) -> List[Dict[str, object]]:
+    """Paired bootstrap of SO vs DO per language, output and metric (utterance errors summed over seeds)."""
+    rows = []
+    for lang, test_set in lang_sets:
+        for o in ("surface", "meaning"):
+            so_m = SO_MODELS[o]
+            if not model_dirs(expdir, so_m, lang) or not model_dirs(expdir, do_model, lang):
+                continue
+            for metric in metrics.get(lang, ()):
+                so = pooled_utt_errors(expdir, so_m, lang, test_set, o, metric)
+                do = pooled_utt_errors(expdir, do_model, lang, test_set, o, metric)
+                if set(so) != set(do):
+                    raise ValueError(f"{expdir}: {so_m}_{lang} and {do_model}_{lang} scored other utterances of {test_set}")
+                ids = sorted(so)
+                r = paired_bootstrap([so[u][0] for u in ids], [so[u][1] for u in ids], [do[u][0] for u in ids],
+                                     [do[u][1] for u in ids], n_boot=n_boot, seed=seed)
+                rows.append(dict(lang=lang, output=o, metric=metric, test_set=test_set,
+                                 seeds=len(model_dirs(expdir, do_model, lang)), n=r.n, so_rate=f"{r.so_rate:.2f}",
+                                 do_rate=f"{r.do_rate:.2f}", delta=f"{r.delta:+.2f}", ci_low=f"{r.ci_low:+.2f}",
+                                 ci_high=f"{r.ci_high:+.2f}", p_value=f"{r.p_value:.4g}"))
+    return rows
+
+
+def _change(delta: float) -> str:
+    if abs(delta) < 0.005:
+        return "leaves"
+    return "raises" if delta > 0 else "lowers"
+
+
+def sentences_main(results: List[dict], sig: List[Dict[str, object]], do_model: str = "do") -> List[str]:
+    """One sentence per language and output on the main table's first metric (CER)."""
+    out = []
+    for line in main_table(results):
+        lang, o, metric = line["lang"], line["output"], line["metric"]
+        if metric != "cer":
+            continue
+        so = cell_values(results, lang, SO_MODELS[o], o, metric)
+        do = cell_values(results, lang, do_model, o, metric)
+        if not so or not do:
+            continue
+        delta = float(np.mean(do) - np.mean(so))
+        s = (f"DO {_change(delta)} {o} {METRIC_NAMES[metric]} {'unchanged' if _change(delta) == 'leaves' else f'by {abs(delta):.2f} points'}"
+             f" in {lang} (SO {line['SO']} %, DO {line['DO']} %")
+        for r in sig:
+            if (r["lang"], r["output"], r["metric"]) == (lang, o, metric):
+                s += f"; paired bootstrap p = {r['p_value']}, 95 % CI [{r['ci_low']}, {r['ci_high']}]"
+        out.append(s + ").")
+    return out
+
+
+def sentences_divergence(bins: List[Dict[str, str]], corr: List[Dict[str, str]]) -> List[str]:
+    """Per language and output (character distance): the gap at the first and last non-empty bin, and ρ."""
+    out = []
+    for lang, o in dict.fromkeys((r["lang"], r["output"]) for r in bins if r["unit"] == "char"):
+        sel = [r for r in bins if (r["lang"], r["output"], r["unit"]) == (lang, o, "char") and int(r["n"]) > 0]
+        if not sel:
+            continue
+        first, last = sel[0], sel[-1]
+        metric = METRIC_NAMES.get(first["metric"], first["metric"])
+        s = (f"In {lang}, DO − SO {o} {metric} is {float(first['delta']):+.2f} points at distance {first['bin']} "
+             f"(n = {first['n']})")
+        if last is not first:
+            s += f" and {float(last['delta']):+.2f} points at distance {last['bin']} (n = {last['n']})"
+        for c in corr:
+            if (c["lang"], c["output"], c["unit"]) == (lang, o, "char"):
+                s += f"; Spearman ρ between distance and the per-utterance gap is {float(c['rho']):.2f} (p = {c['p_value']})"
+        out.append(s + ".")
+    return out
+
+
+def sentences_cka(diag: List[Dict[str, str]]) -> List[str]:
+    """Per language: the CKA of the last encoder layers of each pair."""
+    out = []
+    for lang in dict.fromkeys(r["lang"] for r in diag):
+        last = {}
+        for r in diag:
+            if r["lang"] == lang:
+                last[(r["model_a"], r["model_b"])] = r  # the last row of a pair is its deepest layer
+        parts = [f"{a}–{b} {float(r['cka']):.2f}" for (a, b), r in last.items()]
+        out.append(f"In {lang}, the last encoder layers have linear CKA " + ", ".join(parts) + ".")
+    return out
+
+
+def sentences_cross(swap: List[Dict[str, str]], dec: List[Dict[str, str]]) -> List[str]:
+    """Per language and output: the swapped decoders' error rates against the unswapped ones."""
+    out = []
+    for lang, o in dict.fromkeys((r["lang"], r["output"]) for r in swap):
+        rows = [r for r in swap if (r["lang"], r["output"]) == (lang, o)]
+        metric = rows[0]["metric"]
+        rate = {(r["encoder"], r["decoder"]): float(r["rate"]) for r in rows if r["metric"] == metric}
+        so, do = SO_MODELS[o], next((r["encoder"] for r in rows if not r["encoder"].startswith("so_")), "do")
+        name = METRIC_NAMES.get(metric, metric)
+        parts = []
+        if (do, so) in rate and (so, so) in rate:
+            parts.append(f"the {so} decoder gives {o} {name} {rate[(do, so)]:.2f} % on the DO encoder against "
+                         f"{rate[(so, so)]:.2f} % on its own")
+        if (so, do) in rate and (do, do) in rate:
+            parts.append(f"the DO {o} decoder gives {rate[(so, do)]:.2f} % on the {so} encoder against "
+                         f"{rate[(do, do)]:.2f} % on its own")
+        d = [r for r in dec if (r["lang"], r["output"]) == (lang, o) and r["layer_a"] == r["layer_b"]]
+        if d:
+            parts.append(f"teacher-forced, the last DO and SO {o} decoder blocks have CKA {float(d[-1]['cka']):.2f}")
+        if parts:
+            out.append(f"In {lang}, " + "; ".join(parts) + ".")
+    return out
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Optional[Path] = None,
+                 do_model: str = "do", n_boot: int = 1000) -> Path:
+    """Write exp/report/ and return the path of its README.md."""
+    from dualasr.scoring import metrics_for
+
+    expdir = Path(expdir)
+    outdir = Path(outdir or expdir / "report")
+    ana = expdir / "analysis"
+    results = gather(expdir)
+    if not results:
+        raise FileNotFoundError(f"{expdir}: no */decode_*/score_*/score.json; run the score stage (9) first")
+    langs = [lang for lang, _ in lang_sets]
+    results = [r for r in results if r["lang"] in langs and
+               r["test_set"] == dict(lang_sets)[r["lang"]]]
+    outdir.mkdir(parents=True, exist_ok=True)
+    main = main_table(results)
+    sig = significance(expdir, lang_sets, {lang: metrics_for(lang) for lang in langs}, do_model, n_boot)
+    bins, corr = read_csv(ana / "divergence" / "bins.csv"), read_csv(ana / "divergence" / "spearman.csv")
+    diag = read_csv(ana / "cka" / "diagonal.csv")
+    swap, dec = read_csv(ana / "cross_decoder" / "swap.csv"), read_csv(ana / "cross_decoder" / "decoder_cka.csv")
+
+    tables = [  # (file stem, title, rows): the paper's order
+        ("main", "Error rates (%) of SO and DO models, and DO − SO", main),
+        ("significance", "Paired bootstrap of DO vs SO (utterances resampled; delta and CI in points)", sig),
+        ("divergence", "DO − SO by surface–meaning edit distance (points, bootstrap 95 % CI)", bins),
+        ("divergence_spearman", "Spearman ρ of distance vs the per-utterance DO − SO gap", corr),
+        ("cka_summary", "Encoder linear CKA, layer i vs layer i", diag),
+        ("decoder_swap", "Decoder swap: error rates (%) of each encoder + decoder", swap),
+    ]
+    md, tex = ["# Tables\n"], []
+    for stem, title, rows in tables:
+        if not rows:
+            continue
+        write_atomic(outdir / f"{stem}.csv", csv_text(rows))
+        md.append(to_markdown([{k: str(v) for k, v in r.items()} for r in rows], title))
+        tex.append(to_latex(rows, title, f"tab:{stem}"))
+    write_atomic(outdir / "tables.md", "\n".join(md))
+    write_atomic(outdir / "tables.tex", "\n".join(tex))
+
+    figs = [("divergence", sorted((ana / "divergence").glob("divergence_*.png"))),
+            ("cka", sorted((ana / "cka").glob("*/*.png")) + sorted((ana / "cka").glob("diagonal.png"))),
+            ("cross_decoder", sorted((ana / "cross_decoder").glob("*.png")))]
+    copied: Dict[str, List[str]] = {}
+    for name, paths in figs:
+        for p in paths:
+            rel = p.relative_to(ana / name)
+            dst = outdir / "figures" / name / rel
+            _copy(p, dst)
+            copied.setdefault(name, []).append(str(dst.relative_to(outdir)))
+
+    readme = ["# Report", "",
+              f"Regenerated from `{expdir}` by `python -m dualasr.bin.report`; all tables are in "
+              "[tables.md](tables.md) (also `tables.tex` and one CSV per table).", ""]
+
+    def section(title, lines, images, missing):
+        readme.extend([f"## {title}", ""])
+        if not lines and not images:
+            readme.extend([f"({missing})", ""])
+            return
+        readme.extend(f"- {s}" for s in lines)
+        readme.append("")
+        readme.extend(f"![{Path(i).stem}]({i})" for i in images)
+        readme.append("")
+
+    section("1. SO vs DO error rates", sentences_main(results, sig, do_model), [], "no scores")
+    readme.append(to_markdown(main))
+    section("2. Surface–meaning divergence", sentences_divergence(bins, corr), copied.get("divergence", []),
+            "stage 10 (divergence) has not run")
+    section("3. Encoder representation similarity (CKA)", sentences_cka(diag), copied.get("cka", []),
+            "stage 11 (cka) has not run")
+    section("4. Cross-task decoder analysis", sentences_cross(swap, dec), copied.get("cross_decoder", []),
+            "stage 11 (cross_decoder) has not run")
+    write_atomic(outdir / "README.md", "\n".join(readme))
+    return outdir / "README.md"
