@@ -10,7 +10,13 @@
 #   7 train           each model of --models, e.g. "so_surface so_meaning do do_branch"
 #   8 decode          each test set, model and output (a DO model encodes once for both)
 #   9 score           CER (and WER for en), per-utterance alignments, exp/results.{json,md}
+#  10 divergence      DO - SO by surface-meaning edit distance bins -> exp/analysis/divergence
+#  11 analysis        encoder CKA (exp/analysis/cka), cross-task decoders (exp/analysis/cross_decoder)
+#  12 report          tables, figures and README under exp/report
 set -euo pipefail
+# The whole script is one block, parsed before it runs: editing it (or a config) during a long run
+# cannot change what this run executes.
+{
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') ($(basename "$0"):${BASH_LINENO[0]}) $*" >&2; }
 
@@ -36,8 +42,10 @@ vocab_size=100         # bpe/unigram
 models="so_surface so_meaning do do_branch"
 train_config=""        # override: one yaml for every model
 train_args=""          # extra arguments for dualasr.bin.dual_asr_train
-ngpu=0
-num_nodes=1
+ngpu=0                 # GPUs per node; > 1 on one node: ESPnet's trainer runs one DDP process per GPU
+num_nodes=1            # > 1: train on several Slurm nodes (cmd_backend=slurm), ranks started by srun
+nproc_per_node=""      # srun ranks per node (default: ngpu, 1 on the CPU); when set, srun is used on one node too
+dist_backend=""        # torch.distributed backend (default: nccl with GPUs, gloo on the CPU)
 inference_config=conf/decode.yaml
 inference_args=""
 inference_model=valid.acc.ave.pth
@@ -45,6 +53,9 @@ seeds=""               # e.g. "1 2 3": train every model once per seed (default:
 datadir=data
 dumpdir=dump
 expdir=exp
+divergence_bins="0,1-2,3-5,6-10,11+"  # stage 10: edit-distance bins
+analysis_max_utts=200  # stage 11: test utterances for the encoder CKA
+swap_max_utts=100      # stage 11: test utterances for the decoder-state CKA and the decoder swap
 
 . ./path.sh
 . ./cmd.sh
@@ -180,6 +191,19 @@ if run_stage 6 "collect stats (ESPnet collect_stats mode): shape files for batch
 fi
 
 if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
+  # Distributed training goes through ESPnet's own code. One node: --multiprocessing_distributed true
+  # (ESPnet spawns one process per GPU when ngpu > 1). Several nodes (or nproc_per_node set): the Slurm
+  # job spans num_nodes nodes and utils/srun_ddp.sh starts the ranks in ESPnet's external-launcher mode.
+  [ -n "$dist_backend" ] || if [ "$ngpu" -gt 0 ]; then dist_backend=nccl; else dist_backend=gloo; fi
+  dist_args=(--ngpu "$ngpu" --multiprocessing_distributed true --dist_backend "$dist_backend")
+  train_launch=(); train_prefix=()
+  if [ "$num_nodes" -gt 1 ] || [ -n "$nproc_per_node" ]; then
+    [ "${cmd_backend:-}" = slurm ] || { log "--num_nodes $num_nodes / --nproc_per_node '$nproc_per_node': needs cmd_backend=slurm"; exit 1; }
+    nproc=${nproc_per_node:-$(( ngpu > 0 ? ngpu : 1 ))}
+    train_launch=(--num_nodes "$num_nodes" --num_threads "$nproc"); train_prefix=(utils/srun_ddp.sh "$nproc")
+    dist_args=(--ngpu "$(( ngpu > 0 ? 1 : 0 ))" --multiprocessing_distributed false --dist_backend "$dist_backend")
+    log "distributed training: $num_nodes node(s) x $nproc rank(s), backend $dist_backend"
+  fi
   for l in $langs; do
     tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
     for m in $models; do
@@ -194,11 +218,11 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
         done
         log "training $dir (outputs: $outputs; log: $dir/train.log)"
         # shellcheck disable=SC2086
-        ${cuda_cmd} --gpu "$ngpu" "$dir/train.log" python -m dualasr.bin.dual_asr_train \
+        ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
           --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$dumpdir/fbank/$tr/cmvn.npz" \
           --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(token_args "$l" $outputs) \
           $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
-          --seed "$s" --ngpu "$ngpu" --resume true --output_dir "$dir" $train_args
+          --seed "$s" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args
         [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
         mark_done "$dir/.done_train"
       done
@@ -251,4 +275,45 @@ if run_stage 9 "score: CER (and WER for en) per output; exp/results.{json,md}"; 
   cat "$expdir/results.md"
 fi
 
+# ---- analysis stages: per language, on the first test set; they need so_surface, so_meaning and do ----
+lang_set_args() { local l; for l in $langs; do echo "--lang_set $l=$(set_name "${test_sets%% *}" "$l")"; done; }
+analysis_models_trained() {
+  local m; for m in so_surface so_meaning do; do
+    case " $models " in *" $m "*) ;; *) log "skipped: --models lacks $m (the analyses compare so_surface, so_meaning, do)"; return 1;; esac
+  done
+}
+
+if run_stage 10 "divergence: DO - SO by surface-meaning edit distance ($divergence_bins)"; then
+  if is_done "$expdir/.done/divergence"; then log "divergence already done ($expdir/analysis/divergence)"
+  elif analysis_models_trained; then
+    python -m dualasr.bin.analyze_divergence --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
+      --bins "$divergence_bins" --outdir "$expdir/analysis/divergence"
+    mark_done "$expdir/.done/divergence"
+  fi
+fi
+
+if run_stage 11 "analysis: encoder CKA and cross-task decoders"; then
+  if is_done "$expdir/.done/cka"; then log "encoder CKA already done ($expdir/analysis/cka)"
+  elif analysis_models_trained; then
+    python -m dualasr.bin.analyze_cka --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
+      --max_utts "$analysis_max_utts" --inference_model "$inference_model" --outdir "$expdir/analysis/cka"
+    mark_done "$expdir/.done/cka"
+  fi
+  if is_done "$expdir/.done/cross_decoder"; then log "cross-decoder analysis already done ($expdir/analysis/cross_decoder)"
+  elif analysis_models_trained; then
+    python -m dualasr.bin.analyze_cross_decoder --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
+      --max_utts "$swap_max_utts" --inference_model "$inference_model" --outdir "$expdir/analysis/cross_decoder"
+    mark_done "$expdir/.done/cross_decoder"
+  fi
+fi
+
+if run_stage 12 "report: tables, figures and README under $expdir/report"; then
+  if is_done "$expdir/.done/report"; then log "report already done ($expdir/report/README.md)"; else
+    python -m dualasr.bin.report --expdir "$expdir" $(lang_set_args) --outdir "$expdir/report"
+    mark_done "$expdir/.done/report"
+  fi
+fi
+
 log "Finished stages ${stage}-${stop_stage}"
+exit 0
+}
