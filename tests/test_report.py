@@ -1,0 +1,175 @@
+"""The report's numbers against values recomputed from hypotheses and references (no models needed).
+
+A hand-written exp/ with two seeds of so_surface, so_meaning and do on an English test set is scored
+with the real scorer (dualasr.bin.score); then stage 10's CLI and the report run on it.
+"""
+
+import csv
+import math
+import re
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+from rapidfuzz.distance import Levenshtein
+
+from dualasr.bin import analyze_divergence, report, score
+from dualasr.data.datadir import write_kaldi_map
+from dualasr.report.report import to_latex
+
+REFS = {  # uttid: (surface, meaning)
+    "spk1-a": ("i sink so", "i think so"),
+    "spk1-b": ("the cat sat", "the cat sat"),
+    "spk1-c": ("pish and chips", "fish and chips"),
+    "spk2-d": ("berry good rice", "very good rice"),
+    "spk2-e": ("he rike the bideo game", "he likes the video games"),
+    "spk2-f": ("open the doa prease", "open the door please"),
+}
+# hypotheses per (model, seed): one edit per utterance of the reference, more for some models
+EDITS = {"so_surface": 1, "so_meaning": 1, "do": 2}
+
+
+def _hyp(text, k, seed, uttid):
+    """Drop k characters (positions from the seed and uttid), so error counts differ by system."""
+    rng = np.random.default_rng([seed, k, sum(map(ord, uttid))])
+    chars = list(text)
+    for _ in range(min(k + int(rng.integers(0, 2)), len(chars) - 1)):
+        chars.pop(int(rng.integers(0, len(chars))))
+    return "".join(chars)
+
+
+@pytest.fixture(scope="module")
+def expdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    ref_dir = root / "dump" / "fbank" / "test_en"
+    ref_dir.mkdir(parents=True)
+    for i, o in enumerate(("surface", "meaning")):
+        write_kaldi_map(ref_dir / f"text.{o}", [(u, t[i]) for u, t in REFS.items()])
+    exp = root / "exp"
+    for model, k in EDITS.items():
+        outputs = ["surface", "meaning"] if model == "do" else [model[3:]]
+        for seed in (1, 2):
+            ddir = exp / f"{model}_en_seed{seed}" / "decode_test_en"
+            ddir.mkdir(parents=True)
+            for o in outputs:
+                idx = 0 if o == "surface" else 1
+                write_kaldi_map(ddir / f"text.{o}", [(u, _hyp(t[idx], k, seed, u)) for u, t in REFS.items()])
+            assert score.main(["--ref_dir", str(ref_dir), "--decode_dir", str(ddir), "--lang", "en",
+                               "--model", model, "--seed", str(seed)]) == 0
+    assert analyze_divergence.main(["--expdir", str(exp), "--dumpdir", str(root / "dump" / "fbank"),
+                                    "--lang_set", "en=test_en", "--bins", "0,1-2,3+", "--n_boot", "200"]) == 0
+    assert report.main(["--expdir", str(exp), "--lang_set", "en=test_en", "--n_boot", "200"]) == 0
+    return exp
+
+
+def _rate(exp, model, seed, output, metric):
+    """Pooled error rate recomputed with jiwer straight from the hypothesis and reference files."""
+    ddir = exp / f"{model}_en_seed{seed}" / "decode_test_en"
+    hyps = dict(line.rstrip("\n").split(" ", 1) for line in open(ddir / f"text.{output}", encoding="utf-8"))
+    idx = 0 if output == "surface" else 1
+    refs = [REFS[u][idx] for u in sorted(REFS)]
+    hyp = [hyps[u] for u in sorted(REFS)]
+    f = jiwer.cer if metric == "cer" else jiwer.wer
+    return 100.0 * f(refs, hyp)
+
+
+def _csv(path):
+    with open(path, encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("output", ["surface", "meaning"])
+@pytest.mark.parametrize("metric", ["cer", "wer"])
+def test_main_table_is_mean_sd_over_seeds(expdir, output, metric):
+    row = next(r for r in _csv(expdir / "report" / "main.csv") if (r["output"], r["metric"]) == (output, metric))
+    so = [_rate(expdir, f"so_{output}", s, output, metric) for s in (1, 2)]
+    do = [_rate(expdir, "do", s, output, metric) for s in (1, 2)]
+    assert row["SO"] == f"{np.mean(so):.2f} ± {np.std(so, ddof=1):.2f}"
+    assert row["DO"] == f"{np.mean(do):.2f} ± {np.std(do, ddof=1):.2f}"
+    assert row["DO − SO"] == f"{np.mean(do) - np.mean(so):+.2f}"
+
+
+def test_divergence_bins_match_recomputation(expdir):
+    rows = _csv(expdir / "analysis" / "divergence" / "bins.csv")
+    assert {r["bin"] for r in rows} == {"0", "1-2", ">2"}
+    for r in rows:
+        if r["unit"] != "char":
+            continue
+        o, idx = r["output"], 0 if r["output"] == "surface" else 1
+        lo, hi = {"0": (0, 0), "1-2": (1, 2), ">2": (3, 10**9)}[r["bin"]]
+        ids = [u for u, (s, m) in REFS.items() if lo <= Levenshtein.distance(s, m) <= hi]
+        assert int(r["n"]) == len(ids)
+        if not ids:
+            assert r["so_rate"] == "nan"
+            continue
+        rates = {}
+        for model in (f"so_{o}", "do"):
+            e = n = 0
+            for seed in (1, 2):  # seeds pooled per utterance
+                hyps = dict(line.rstrip("\n").split(" ", 1) for line in
+                            open(expdir / f"{model}_en_seed{seed}" / "decode_test_en" / f"text.{o}", encoding="utf-8"))
+                for u in ids:
+                    out = jiwer.process_characters(REFS[u][idx], hyps[u])
+                    e += out.substitutions + out.deletions + out.insertions
+                    n += len(REFS[u][idx])
+            rates[model] = 100.0 * e / n
+        assert float(r["so_rate"]) == pytest.approx(rates[f"so_{o}"], abs=5e-5)
+        assert float(r["do_rate"]) == pytest.approx(rates["do"], abs=5e-5)
+        assert float(r["ci_low"]) <= float(r["delta"]) + 1e-9 <= float(r["ci_high"]) + 2e-9
+    assert (expdir / "analysis" / "divergence" / "divergence_char.png").stat().st_size > 10_000
+    assert (expdir / "report" / "figures" / "divergence" / "divergence_word.png").is_file()
+
+
+def test_significance_and_readme_sentences(expdir):
+    rep = expdir / "report"
+    sig = {(r["output"], r["metric"]): r for r in _csv(rep / "significance.csv")}
+    readme = (rep / "README.md").read_text(encoding="utf-8")
+    for o in ("surface", "meaning"):
+        r = sig[(o, "cer")]
+        so = np.mean([_rate(expdir, f"so_{o}", s, o, "cer") for s in (1, 2)])
+        do = np.mean([_rate(expdir, "do", s, o, "cer") for s in (1, 2)])
+        # seeds pooled per utterance, and both seeds score the same utterances: pooled = mean here
+        assert float(r["so_rate"]) == pytest.approx(so, abs=0.006)
+        assert float(r["delta"]) == pytest.approx(do - so, abs=0.011)
+        assert 0 < float(r["p_value"]) <= 1 and r["seeds"] == "2"
+        verb = "raises" if do > so else "lowers"
+        assert f"DO {verb} {o} CER by {abs(do - so):.2f} points in en" in readme
+        assert f"p = {r['p_value']}" in readme
+    div = {(r["output"], r["bin"]): r for r in _csv(rep / "divergence.csv") if r["unit"] == "char"}
+    first = next(r for (o, b), r in div.items() if o == "surface" and int(r["n"]) > 0)
+    assert f"DO − SO surface CER is {float(first['delta']):+.2f} points at distance {first['bin']}" in readme
+    assert "stage 11 (cka) has not run" in readme
+    assert readme.index("## 1.") < readme.index("## 2.") < readme.index("## 3.") < readme.index("## 4.")
+    assert "figures/divergence/divergence_char.png" in readme
+    tex = (rep / "tables.tex").read_text(encoding="utf-8")
+    assert tex.count(r"\begin{tabular}") == 4 and r"$\pm$" in tex and "DO $-$ SO" in tex
+
+
+def test_report_prints_main_table_and_readme_path(expdir, capsys):
+    assert report.main(["--expdir", str(expdir), "--lang_set", "en=test_en", "--n_boot", "50",
+                        "--outdir", str(expdir / "report2")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("## Error rates") and "| en | surface | cer |" in out
+    assert out.rstrip().endswith(f"Report: {expdir / 'report2' / 'README.md'}")
+
+
+def test_bad_inputs_name_the_problem(expdir, tmp_path):
+    with pytest.raises(SystemExit):
+        report.main(["--expdir", str(expdir), "--lang_set", "en"])
+    with pytest.raises(SystemExit, match="no .*score.json"):
+        report.main(["--expdir", str(tmp_path), "--lang_set", "en=test_en"])
+    bad = expdir / "so_surface_en_seed1" / "decode_test_en" / "score_surface" / "utt_errors.cer"
+    text = bad.read_text()
+    try:
+        bad.write_text(text + "spk9-z x 3\n")
+        with pytest.raises(ValueError, match=re.escape(f"{bad}:8: expected 'uttid errors ref_len'")):
+            analyze_divergence.main(["--expdir", str(expdir), "--dumpdir", str(expdir.parent / "dump" / "fbank"),
+                                     "--lang_set", "en=test_en", "--outdir", str(tmp_path)])
+    finally:
+        bad.write_text(text)
+
+
+def test_to_latex_escapes():
+    tex = to_latex([{"a_b": "x & y", "v": "1.00 ± 0.20"}], "50 % caption", "tab:x")
+    assert r"a\_b" in tex and r"x \& y" in tex and r"1.00 $\pm$ 0.20" in tex and r"50 \% caption" in tex
