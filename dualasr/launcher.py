@@ -5,7 +5,8 @@
 ``JOB`` is replaced by the task index in the log path and in the command. The call waits for every
 task; it exits non-zero, naming the failed tasks and their logs, when any task fails. Options that
 only mean something on a cluster (``--mem``, ``--time``, ``--gpu``) are accepted by every backend,
-so a recipe's ``cmd.sh`` switches backends by changing one variable.
+so a recipe's ``cmd.sh`` switches backends by changing one variable. Only ``--num_nodes`` above 1
+(one job spanning several nodes, for distributed training) is refused by the local backend.
 
 Why not ESPnet's ``run.pl``/``slurm.pl``: those are Perl scripts shipped inside ESPnet's egs tree,
 not in the pip package, so they are not on this machine; this is the same contract in Python.
@@ -74,6 +75,7 @@ def common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpu", type=int, default=0)
     p.add_argument("--time", default=None)
     p.add_argument("--max_jobs_run", type=int, default=None)
+    p.add_argument("--num_nodes", type=int, default=1, help="nodes of one job (cluster backends only)")
 
 
 def _header(cmd: str) -> str:
@@ -129,6 +131,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     opts = p.parse_args(argv[:split])
     spec = parse_job_args(argv[split:])
     if opts.backend == "local":
+        if opts.num_nodes > 1:
+            print(f"run.sh: --num_nodes {opts.num_nodes}: the local backend runs on this machine only; "
+                  "use a cluster backend (cmd_backend=slurm)", file=sys.stderr)
+            return 1
         codes = run_local(spec, opts)
         return report(spec, codes, "run.sh")
     from dualasr import slurm  # noqa: WPS433 (the cluster backend is optional)

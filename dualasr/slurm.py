@@ -1,7 +1,7 @@
 """Slurm backend of the job launcher (Kaldi/ESPnet ``slurm.pl`` contract).
 
     python -m dualasr.launcher --backend slurm --config conf/slurm.conf \\
-        [--num_threads N --mem X --gpu N --time T --max_jobs_run K] JOB=1:N log/x.JOB.log command ...
+        [--num_threads N --mem X --gpu N --time T --num_nodes K --max_jobs_run K] JOB=1:N log/x.JOB.log command ...
 
 One ``sbatch --parsable --array=1-N[%K]`` job is submitted. Its script, written to
 ``<logdir>/q/<name>.sh``, runs task ``$SLURM_ARRAY_TASK_ID``: it cds to the submit dir, sources
@@ -19,13 +19,14 @@ Generic options become sbatch flags through a config file in ``slurm.pl``'s synt
     option time=* --time $0               # any value; $0 is the value
     option mem=0                          # this exact value adds nothing
     option gpu=* -p gpu --gres=gpu:$0 -c $0
+    option num_nodes=* --nodes $0         # a job over several nodes (distributed training)
 
 Without ``--config`` the file is ``$DUALASR_SLURM_CONFIG``, else ``./conf/slurm.conf``, else the
 repo's ``conf/slurm.conf``. An exact value line wins over a ``*`` line. ``name`` (the log's base
 name, e.g. ``decode`` for ``decode.JOB.log``) is passed when the config mentions it. An option
-that is given (or has a default) but matches no line is an error. ``--num_threads 1`` and
-``--gpu 0`` are the launcher's own defaults, so they count as given only when the config has a
-``default`` for them.
+that is given (or has a default) but matches no line is an error. ``--num_threads 1``,
+``--gpu 0`` and ``--num_nodes 1`` are the launcher's own defaults, so they count as given only when
+the config has a ``default`` for them.
 
 Why by hand: ESPnet's ``slurm.pl`` is a Perl script in ESPnet's egs tree, not in the pip package;
 no Python library speaks this config format.
@@ -50,8 +51,8 @@ from dualasr.launcher import JobSpec, report
 
 PROG = "slurm.sh"
 # Values the launcher gives options nobody passed: they are "not given" unless the conf has a default.
-LAUNCHER_DEFAULTS = {"num_threads": 1, "gpu": 0}
-GENERIC = ("name", "time", "mem", "num_threads", "gpu")
+LAUNCHER_DEFAULTS = {"num_threads": 1, "gpu": 0, "num_nodes": 1}
+GENERIC = ("name", "time", "mem", "num_threads", "gpu", "num_nodes")
 FOOTER = re.compile(r"^# Ended \(code (-?\d+)\)")
 REPO_CONF = Path(__file__).resolve().parents[1] / "conf" / "slurm.conf"
 
