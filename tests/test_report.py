@@ -173,3 +173,47 @@ def test_bad_inputs_name_the_problem(expdir, tmp_path):
 def test_to_latex_escapes():
     tex = to_latex([{"a_b": "x & y", "v": "1.00 ± 0.20"}], "50 % caption", "tab:x")
     assert r"a\_b" in tex and r"x \& y" in tex and r"1.00 $\pm$ 0.20" in tex and r"50 \% caption" in tex
+
+
+KO_REFS = {  # uttid: (surface, meaning)
+    "spk1-a": ("가치 가요", "같이 가요"),
+    "spk1-b": ("안녕하세요", "안녕하세요"),
+    "spk2-c": ("궁물 머거요", "국물 먹어요"),
+    "spk2-d": ("조아요 정말 조아요", "좋아요 정말 좋아요"),
+}
+
+
+def test_korean_single_seed(tmp_path):
+    """ko: one unseeded model dir each; CER with spaces removed, distances on characters without spaces."""
+    ref_dir = tmp_path / "dump" / "fbank" / "test_ko"
+    ref_dir.mkdir(parents=True)
+    for i, o in enumerate(("surface", "meaning")):
+        write_kaldi_map(ref_dir / f"text.{o}", [(u, t[i]) for u, t in KO_REFS.items()])
+    exp = tmp_path / "exp"
+    hyps = {"so_surface": {"surface": 0}, "so_meaning": {"meaning": 1}, "do": {"surface": 1, "meaning": 0}}
+    for model, outs in hyps.items():
+        ddir = exp / f"{model}_ko" / "decode_test_ko"
+        ddir.mkdir(parents=True)
+        for o, k in outs.items():
+            i = 0 if o == "surface" else 1
+            write_kaldi_map(ddir / f"text.{o}", [(u, _hyp(t[i], k, 1, u).replace(" ", "")) for u, t in KO_REFS.items()])
+        assert score.main(["--ref_dir", str(ref_dir), "--decode_dir", str(ddir), "--lang", "ko", "--model", model]) == 0
+    assert analyze_divergence.main(["--expdir", str(exp), "--dumpdir", str(tmp_path / "dump" / "fbank"),
+                                    "--lang_set", "ko=test_ko", "--n_boot", "100"]) == 0
+    assert report.main(["--expdir", str(exp), "--lang_set", "ko=test_ko", "--n_boot", "100"]) == 0
+    bins = _csv(exp / "analysis" / "divergence" / "bins.csv")
+    assert {r["unit"] for r in bins} == {"char"} and {r["metric"] for r in bins} == {"cer"}
+    # 가치 가요 / 같이 가요: 2 characters apart (spaces removed); 안녕하세요: 0
+    zero = next(r for r in bins if r["output"] == "surface" and r["bin"] == "0")
+    assert zero["n"] == "1"
+    main = {(r["output"], r["metric"]): r for r in _csv(exp / "report" / "main.csv")}
+    assert set(main) == {(o, m) for o in ("surface", "meaning") for m in ("cer", "cer_space")}
+    for o in ("surface", "meaning"):
+        i = 0 if o == "surface" else 1
+        refs = ["".join(KO_REFS[u][i].split()) for u in sorted(KO_REFS)]
+        for model, col in ((f"so_{o}", "SO"), ("do", "DO")):
+            h = dict(line.rstrip("\n").split(" ", 1) for line in
+                     open(exp / f"{model}_ko" / "decode_test_ko" / f"text.{o}", encoding="utf-8"))
+            assert main[(o, "cer")][col] == f"{100 * jiwer.cer(refs, [h[u] for u in sorted(KO_REFS)]):.2f}"
+    sig = _csv(exp / "report" / "significance.csv")
+    assert {r["seeds"] for r in sig} == {"1"} and len(sig) == 4
