@@ -308,7 +308,10 @@ if run_stage 11 "analysis: encoder CKA and cross-task decoders"; then
 fi
 
 if run_stage 12 "report: tables, figures and README under $expdir/report"; then
-  if is_done "$expdir/.done/report"; then log "report already done ($expdir/report/README.md)"; else
+  if is_done "$expdir/.done/report"; then
+    log "report already done ($expdir/report/README.md)"
+    awk '/^## /{n++} n==1' "$expdir/report/tables.md"; echo "Report: $expdir/report/README.md"
+  else
     python -m dualasr.bin.report --expdir "$expdir" $(lang_set_args) --outdir "$expdir/report"
     mark_done "$expdir/.done/report"
   fi
