@@ -41,7 +41,9 @@ SURFACE = {"ko": surface_ko, "en": surface_en}
 # espeak-ng voice variants (files under espeak-ng-data/voices/!v); names hold no '-'.
 VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5", "klatt",
             "klatt2", "klatt3", "klatt4", "adam", "andy", "annie", "david", "john", "linda", "max", "steph"]
-SPEEDS = (180, 200, 220, 240)  # words per minute (-s): brisk, to keep utterances short
+# words per minute (-s): brisk, to keep utterances short. English is spelled in letters, and a CTC
+# model with 4x subsampling emits at most 25 tokens/s, so English stays below ~21 letters/s.
+SPEEDS = {"ko": (180, 200, 220, 240), "en": (150, 165, 180, 195)}
 TRAIL_S = 0.15  # silence kept after the last sound (espeak-ng pads up to 0.5 s)
 PITCHES = (30, 40, 50, 60, 70)  # 0-99 (-p)
 
@@ -96,7 +98,7 @@ def draw_rate(rng: random.Random) -> float:
 def speakers(lang: str) -> List[Tuple[str, str, int, int]]:
     """All (speaker id, espeak voice, speed, pitch) of a language, e.g. ``ko-m3-s145-p40``."""
     return [(f"{lang}-{v}-s{s}-p{p}", f"{BASE_VOICE[lang]}+{v}", s, p)
-            for v in VARIANTS for s in SPEEDS for p in PITCHES]
+            for v in VARIANTS for s in SPEEDS[lang] for p in PITCHES]
 
 
 def plan_corpus(lang: str, size: str, seed: int) -> Dict[str, List[PlannedUtt]]:
