@@ -87,7 +87,7 @@ def run_local_task(spec: JobSpec, i: int, num_threads: int) -> int:
     log.parent.mkdir(parents=True, exist_ok=True)
     cmd = spec.command_for(i)
     env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", str(num_threads))
+    env["OMP_NUM_THREADS"] = str(num_threads)  # --num_threads is the contract, as with a cluster's --cpus-per-task
     t0 = time.time()
     with open(log, "w", encoding="utf-8") as f:
         f.write(_header(cmd))

@@ -176,7 +176,7 @@ case $task in
 {tasks}  *) echo "no task $task in this job" >&2; exit 1 ;;
 esac
 mkdir -p "$(dirname "$log")" || exit 1
-export OMP_NUM_THREADS=${{OMP_NUM_THREADS:-{num_threads}}}
+export OMP_NUM_THREADS={num_threads}
 printf '# %s\\n# Started at %s\\n#\\n' "$cmd" "$(LC_ALL=C date +%c)" > "$log" || exit 1
 t0=$SECONDS
 bash -c "$cmd" >> "$log" 2>&1

@@ -43,6 +43,7 @@ models="so_surface so_meaning do do_branch"
 train_config=""        # override: one yaml for every model
 train_args=""          # extra arguments for dualasr.bin.dual_asr_train
 ngpu=0                 # GPUs per node; > 1 on one node: ESPnet's trainer runs one DDP process per GPU
+train_threads=$(nproc)  # CPU threads of one training job (torch intra-op; the launcher sets OMP_NUM_THREADS)
 num_nodes=1            # > 1: train on several Slurm nodes (cmd_backend=slurm), ranks started by srun
 nproc_per_node=""      # srun ranks per node (default: ngpu, 1 on the CPU); when set, srun is used on one node too
 dist_backend=""        # torch.distributed backend (default: nccl with GPUs, gloo on the CPU)
@@ -196,7 +197,7 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
   # job spans num_nodes nodes and utils/srun_ddp.sh starts the ranks in ESPnet's external-launcher mode.
   [ -n "$dist_backend" ] || if [ "$ngpu" -gt 0 ]; then dist_backend=nccl; else dist_backend=gloo; fi
   dist_args=(--ngpu "$ngpu" --multiprocessing_distributed true --dist_backend "$dist_backend")
-  train_launch=(); train_prefix=()
+  train_launch=(--num_threads "$train_threads"); train_prefix=()
   if [ "$num_nodes" -gt 1 ] || [ -n "$nproc_per_node" ]; then
     [ "${cmd_backend:-}" = slurm ] || { log "--num_nodes $num_nodes / --nproc_per_node '$nproc_per_node': needs cmd_backend=slurm"; exit 1; }
     nproc=${nproc_per_node:-$(( ngpu > 0 ? ngpu : 1 ))}
