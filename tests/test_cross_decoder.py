@@ -98,3 +98,16 @@ def test_swap_problems_are_named():
     assert "token lists differ" in swap_problem(c, build_model(outputs=("surface",)), "surface")
     with pytest.raises(ValueError, match="cannot swap the surface decoder"):
         swap_in(a, b, "surface")
+
+
+def test_encoder_layers_follow_a_branch():
+    model = build_model(outputs=("surface", "meaning"), branch=1, num_blocks=2).eval()
+    with torch.no_grad():  # the branches start as copies of one block: make the meaning branch differ
+        for p in model.branches["meaning"].parameters():
+            p.add_(0.1)
+    feats = _feats(2)
+    surf = encoder_layers(model, feats, output="surface")
+    mean = encoder_layers(model, feats, output="meaning")
+    assert len(surf["layers"]) == len(mean["layers"]) == 3  # input, shared block, branch block
+    assert np.allclose(surf["layers"][1], mean["layers"][1], atol=1e-5)
+    assert not np.allclose(surf["layers"][2], mean["layers"][2], atol=1e-5)

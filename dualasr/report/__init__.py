@@ -1,1 +1,3 @@
-"""Paper tables and figures regenerated from exp/."""
+"""Paper tables and figures regenerated from exp/: the main table (:mod:`.tables`), the figures
+(:mod:`.figures`) and exp/report/ as a whole (:mod:`.report`).
+"""
