@@ -139,6 +139,23 @@ def test_l2arctic_split_all_via_local_data_opts(tmp_path):
     assert spks == {"train": ["ABA", "HJK"], "dev": ["YDCK"], "test": ["NJS"]}
 
 
+def test_aihub_l2en_recipe_conf_overrides_field_adapter(tmp_path):
+    fixture = test_local_aihub_l2en.make_corpus(tmp_path / "corpus")
+
+    def k01_surface(recipe: Path) -> str:
+        r = run_recipe(recipe, {"AIHUB_L2EN": str(fixture)}, "--stop_stage", "1")
+        assert r.returncode == 0, r.stderr
+        rows = lines(recipe / "data" / "train" / "text.surface") + lines(recipe / "data" / "test" / "text.surface")
+        return dict(l.split(" ", 1) for l in rows)["K01-K01_0001"]
+
+    assert k01_surface(recipe_copy("aihub_l2en", tmp_path / "plain")) != "i sink so"   # the repo's adapter
+    recipe = recipe_copy("aihub_l2en", tmp_path / "own")
+    default = (ROOT / "conf" / "aihub_l2en_fields.yaml").read_text()
+    assert "strip: []" in default
+    (recipe / "conf" / "aihub_l2en_fields.yaml").write_text(default.replace("strip: []", "strip: ['</?sub>']"))
+    assert k01_surface(recipe) == "i sink so"
+
+
 @pytest.mark.parametrize("corpus", sorted(RECIPES))
 @pytest.mark.parametrize("how", ["unset", "missing"])
 def test_corpus_variable_unset_or_missing(tmp_path, corpus, how):
@@ -223,7 +240,8 @@ def test_subset_data_dir_errors_are_one_line(tmp_path):
 def test_speechocean762_mini_end_to_end(tmp_path):
     recipe = recipe_copy("speechocean762", tmp_path / "recipe")
     start = time.time()
-    r = run_recipe(recipe, {"SPEECHOCEAN762": str(MINI)}, "--size", "tiny", "--nj", "2", timeout=1500)
+    r = run_recipe(recipe, {"SPEECHOCEAN762": str(MINI)}, "--size", "tiny", "--nj", "2", "--stop_stage", "9",
+                   timeout=1500)
     elapsed = time.time() - start
     print(f"speechocean762-mini, stages 1-9: {elapsed:.0f} s")
     assert r.returncode == 0, r.stderr[-3000:]
