@@ -38,9 +38,12 @@ pip="$venv/bin/python -m pip --disable-pip-version-check -q"
 # espnet's own requirements would otherwise resolve to.
 if ! "$venv/bin/python" -c "import torch, torchaudio; assert torch.__version__.startswith('2.9.1')" 2>/dev/null; then
   log "installing torch 2.9.1 + torchaudio 2.9.1 (about 7 GB, a few minutes)"
-  PIP_CONSTRAINT= $pip install torch==2.9.1 'torchaudio==2.9.1'
+  PIP_CONSTRAINT= $pip install torch==2.9.1 'torchaudio==2.9.1' 2>&1 | grep -v "is ignored: it is neither" || true
+  "$venv/bin/python" -c "import torch, torchaudio" || { log "ERROR: torch/torchaudio did not install"; exit 1; }
 fi
 log "installing espnet and the dualasr package (editable)"
-PIP_CONSTRAINT= $pip install -e "$root[dev]"
+PIP_CONSTRAINT= $pip install -e "$root[dev]" 2>&1 | grep -v "is ignored: it is neither" || true
+"$venv/bin/python" -c "import dualasr, espnet2, jiwer, kaldiio, sentencepiece" \
+  || { log "ERROR: the dualasr package or its dependencies did not install (see pip's messages above)"; exit 1; }
 echo "$want" > "$stamp.tmp" && mv "$stamp.tmp" "$stamp"
 log "done: source tools/activate.sh"

@@ -9,5 +9,3 @@ fi
 export PATH="$DUALASR_ROOT/tools/venv/bin:$PATH"
 export PYTHONUTF8=1 PYTHONIOENCODING=UTF-8
 export LC_ALL=C.UTF-8
-# ESPnet's inference modules try to fetch NLTK data at import; there is no network for it.
-export NLTK_DATA=${NLTK_DATA:-$DUALASR_ROOT/tools/nltk_data}

@@ -1,0 +1,41 @@
+"""One run of the embedded-corpus recipe, ``egs/mini_l2/asr1/run.sh --size tiny`` (ko + en, every
+model kind, every stage through the report), in a temp dir, shared by the tests that read its outputs.
+
+The run is a session fixture: pytest starts it once, however many test modules use it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPE = REPO / "egs" / "mini_l2" / "asr1"
+ARGS = ["--size", "tiny", "--nj", "2", "--analysis_max_utts", "10", "--swap_max_utts", "6"]
+
+
+def recipe_copy(dst: Path) -> Path:
+    """A recipe dir in ``dst`` whose files link to egs/mini_l2/asr1 (data, dump and exp stay in dst)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("run.sh", "dual_asr.sh", "cmd.sh", "path.sh", "db.sh", "utils", "local", "conf"):
+        (dst / name).symlink_to(RECIPE / name)
+    return dst
+
+
+def run(rdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    res = subprocess.run(["./run.sh", *ARGS, *args], cwd=rdir, capture_output=True, text=True,
+                         env={**os.environ, "cmd_backend": "local"})
+    (rdir / "last_run.log").write_text(res.stdout + res.stderr)
+    if check and res.returncode != 0:
+        pytest.fail(f"./run.sh {' '.join(args)} failed in {rdir} (code {res.returncode}):\n{res.stderr[-3000:]}")
+    return res
+
+
+@pytest.fixture(scope="session")
+def mini_l2_tiny(tmp_path_factory) -> Path:
+    rdir = recipe_copy(tmp_path_factory.mktemp("mini_l2") / "asr1")
+    run(rdir)
+    return rdir
