@@ -54,9 +54,17 @@ def copy_recipe(src: Path, dst: Path) -> Path:
     return dst
 
 
+# Each test module that imports the fixture gets its own session-scoped copy of it from pytest,
+# so the prepared dir is cached here: one preparation per test session.
+_prepared: Optional[Path] = None
+
+
 @pytest.fixture(scope="session")
 def tiny_recipe(tmp_path_factory) -> Path:
     """A recipe dir with stages 1-6 done (data, features, tokens, stats) for English."""
-    rdir = make_recipe_dir(tmp_path_factory.mktemp("tiny_recipe") / "asr1")
-    run_recipe(rdir, "--stage", "1", "--stop_stage", "6", log_name="prep.log")
-    return rdir
+    global _prepared
+    if _prepared is None or not (_prepared / "exp" / ".done" / "stats_en").is_file():
+        rdir = make_recipe_dir(tmp_path_factory.mktemp("tiny_recipe") / "asr1")
+        run_recipe(rdir, "--stage", "1", "--stop_stage", "6", log_name="prep.log")
+        _prepared = rdir
+    return _prepared
