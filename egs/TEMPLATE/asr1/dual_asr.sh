@@ -232,6 +232,7 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
 fi
 
 if run_stage 8 "decode: each test set, model and output"; then
+  decode_ngpu=$(( ngpu > 0 ? 1 : 0 ))  # one GPU per decoding job, whatever training used
   for l in $langs; do
     for m in $models; do
       for s in $seed_list; do
@@ -244,8 +245,8 @@ if run_stage 8 "decode: each test set, model and output"; then
           for i in $(seq "$j"); do
             awk -v n="$j" -v i="$i" '(NR - 1) % n == i - 1 {print $1}' "$dumpdir/fbank/$ts/feats.scp" > "$ddir/logdir/keys.$i"
           done
-          ${decode_cmd} --gpu "$ngpu" JOB=1:"$j" "$ddir/logdir/decode.JOB.log" python -m dualasr.bin.dual_asr_inference \
-            --config "$dir/config.yaml" --model_file "$dir/$inference_model" --ngpu "$ngpu" \
+          ${decode_cmd} --gpu "$decode_ngpu" JOB=1:"$j" "$ddir/logdir/decode.JOB.log" python -m dualasr.bin.dual_asr_inference \
+            --config "$dir/config.yaml" --model_file "$dir/$inference_model" --ngpu "$decode_ngpu" \
             --inference_config "$(conf_path "$(basename "$inference_config")")" $inference_args \
             --data "$dumpdir/fbank/$ts/feats.scp" --key_file "$ddir/logdir/keys.JOB" --output_dir "$ddir/logdir/output.JOB"
           for o in surface meaning; do
