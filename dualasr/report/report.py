@@ -146,7 +146,10 @@ def sentences_divergence(bins: List[Dict[str, str]], corr: List[Dict[str, str]])
             s += f" and {float(last['delta']):+.2f} points at distance {last['bin']} (n = {last['n']})"
         for c in corr:
             if (c["lang"], c["output"], c["unit"]) == (lang, o, "char"):
-                s += f"; Spearman ρ between distance and the per-utterance gap is {float(c['rho']):.2f} (p = {c['p_value']})"
+                if math.isnan(float(c["rho"])):
+                    s += "; Spearman ρ is undefined (distance or per-utterance gap constant, or under 3 utterances)"
+                else:
+                    s += f"; Spearman ρ between distance and the per-utterance gap is {float(c['rho']):.2f} (p = {c['p_value']})"
         out.append(s + ".")
     return out
 
