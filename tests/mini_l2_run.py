@@ -37,5 +37,6 @@ def run(rdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
 @pytest.fixture(scope="session")
 def mini_l2_tiny(tmp_path_factory) -> Path:
     rdir = recipe_copy(tmp_path_factory.mktemp("mini_l2") / "asr1")
-    run(rdir)
+    res = run(rdir)
+    (rdir / "first_run.log").write_text(res.stdout + res.stderr)
     return rdir

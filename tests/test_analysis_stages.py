@@ -1,40 +1,29 @@
 """Stages 1-12 of the template on the embedded corpus (tiny, English), then the analyses' and the
 report's numbers against values recomputed from the hypotheses and references.
 
-Slow (a few minutes on 2 cores: three tiny models are trained): ``pytest -m slow tests/test_analysis_stages.py``.
+Slow (the shared tiny run of tests/mini_l2_run.py trains eight tiny models): ``pytest -m slow tests/test_analysis_stages.py``.
 """
 
 import csv
 import math
-import os
-import subprocess
-from pathlib import Path
 
 import jiwer
 import pytest
 from rapidfuzz.distance import Levenshtein
 
 from dualasr.data.datadir import read_kaldi_map
+from mini_l2_run import mini_l2_tiny, run  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "egs" / "mini_l2" / "asr1"
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def recipe(tmp_path_factory):
-    """A run of ``run.sh --size tiny`` (en; so_surface, so_meaning, do) through the report, in a temp dir."""
-    d = tmp_path_factory.mktemp("mini_l2_asr1")
-    for name in ("run.sh", "dual_asr.sh", "cmd.sh", "path.sh", "db.sh", "utils", "local", "conf"):
-        (d / name).symlink_to(RECIPE / name)
-    args = ["./run.sh", "--size", "tiny", "--langs", "en", "--models", "so_surface so_meaning do", "--nj", "2",
-            "--analysis_max_utts", "10", "--swap_max_utts", "6"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    res = subprocess.run(args, cwd=d, capture_output=True, text=True, env=env)
-    assert res.returncode == 0, res.stderr[-4000:]
-    again = subprocess.run(args + ["--stage", "10"], cwd=d, capture_output=True, text=True, env=env)
-    assert again.returncode == 0, again.stderr[-4000:]
-    return {"dir": d, "log": res.stdout + res.stderr, "again": again.stdout + again.stderr}
+def recipe(mini_l2_tiny):
+    """The shared ``run.sh --size tiny`` run (ko + en, every model kind, through the report), and a
+    second run of stages 10-12 that must skip everything."""
+    again = run(mini_l2_tiny, "--stage", "10")
+    return {"dir": mini_l2_tiny, "log": (mini_l2_tiny / "first_run.log").read_text(),
+            "again": again.stdout + again.stderr}
 
 
 def _csv(path):

@@ -5,9 +5,7 @@ with the real scorer (dualasr.bin.score); then stage 10's CLI and the report run
 """
 
 import csv
-import math
 import re
-from pathlib import Path
 
 import jiwer
 import numpy as np
