@@ -16,6 +16,7 @@ import argparse
 import logging
 import sys
 import time
+import unicodedata
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -79,7 +80,8 @@ class DualSpeech2Text:
             hyps = self.searches[o](x=enc, maxlenratio=self.maxlenratio, minlenratio=self.minlenratio)
             ids = [int(i) for i in hyps[0].yseq[1:-1].tolist() if int(i) != 0]
             tokens = self.converters[o].ids2tokens(ids)
-            result[o] = self.tokenizers[o].tokens2text(tokens)
+            # NFC: a model trained on jamo (--decompose_hangul) gives syllables back; a no-op otherwise
+            result[o] = unicodedata.normalize("NFC", self.tokenizers[o].tokens2text(tokens))
         return result
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -26,7 +27,9 @@ def main(argv=None) -> int:
     p.add_argument("--min_frames", type=int, default=20)
     p.add_argument("--max_frames", type=int, default=3000)
     p.add_argument("--subsampling", type=int, default=4)
+    p.add_argument("--decompose_hangul", action="store_true", help="count jamo (NFD), as the jamo tokenizer does")
     a = p.parse_args(argv)
+    form = "NFD" if a.decompose_hangul else "NFC"
     shapes = {k: int(v.split(",")[0]) for k, v in read_kaldi_map(a.src / "feats_shape").items()}
     texts = {o: read_kaldi_map(a.src / f"text.{o}") for o in ("surface", "meaning")}
     dropped = Counter()
@@ -36,7 +39,7 @@ def main(argv=None) -> int:
             dropped[f"shorter than {a.min_frames} frames"] += 1
         elif n > a.max_frames:
             dropped[f"longer than {a.max_frames} frames"] += 1
-        elif any(len(t[uttid]) > n // a.subsampling for t in texts.values()):
+        elif any(len(unicodedata.normalize(form, t[uttid])) > n // a.subsampling for t in texts.values()):
             dropped["more characters than frames after subsampling"] += 1
         else:
             keep.append(uttid)

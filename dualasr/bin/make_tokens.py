@@ -12,6 +12,7 @@ import argparse
 import subprocess
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
 
 
@@ -21,14 +22,19 @@ def main(argv=None) -> int:
     p.add_argument("--token_type", choices=["char", "bpe", "unigram"], default="char")
     p.add_argument("--vocab_size", type=int, default=100, help="bpe/unigram only")
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--decompose_hangul", action="store_true", help="tokens over jamo (Unicode NFD)")
     a = p.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
+    text_file = a.text
+    if a.decompose_hangul:
+        text_file = a.out / ".text.nfd"
+        text_file.write_text(unicodedata.normalize("NFD", a.text.read_text(encoding="utf-8")), encoding="utf-8")
     extra = []
     if a.token_type != "char":
         import sentencepiece as spm
 
         with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as f:
-            for line in a.text.read_text(encoding="utf-8").splitlines():
+            for line in text_file.read_text(encoding="utf-8").splitlines():
                 f.write(line.partition(" ")[2] + "\n")
         spm.SentencePieceTrainer.train(
             input=f.name, model_prefix=str(a.out / "bpe"), vocab_size=a.vocab_size,
@@ -40,12 +46,14 @@ def main(argv=None) -> int:
     tmp = a.out / ".tokens.txt.tmp"
     subprocess.run(
         [sys.executable, "-m", "espnet2.bin.tokenize_text", "--token_type",
-         "bpe" if a.token_type != "char" else "char", "--input", str(a.text), "--output", str(tmp),
+         "bpe" if a.token_type != "char" else "char", "--input", str(text_file), "--output", str(tmp),
          "--field", "2-", "--cleaner", "none", "--write_vocabulary", "true",
          "--add_symbol", "<blank>:0", "--add_symbol", "<unk>:1", "--add_symbol", "<sos/eos>:-1", *extra],
         check=True,
     )
     tmp.replace(a.out / "tokens.txt")
+    if a.decompose_hangul:
+        text_file.unlink()
     n = sum(1 for _ in open(a.out / "tokens.txt", encoding="utf-8"))
     print(f"{a.out / 'tokens.txt'}: {n} tokens", file=sys.stderr)
     return 0

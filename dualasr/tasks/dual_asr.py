@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import unicodedata
 from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -33,6 +34,23 @@ from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import int_or_none, str2bool, str_or_none
 
 from dualasr.models.dual_model import OUTPUTS, DualASRModel
+
+
+class DualTextPreprocessor(MutliTokenizerCommonPreprocessor):
+    """ESPnet's multi-tokenizer preprocessor; with ``decompose_hangul`` the texts are put in Unicode
+    NFD first, so that Hangul syllables become jamo (초성/중성/종성) and the char tokenizer emits jamo.
+    Inference composes the hypotheses back (NFC), so every file on disk stays in syllables."""
+
+    def __init__(self, *args, decompose_hangul: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decompose_hangul = decompose_hangul
+
+    def _text_process(self, data):
+        if self.decompose_hangul:
+            for name in self.text_name:
+                if isinstance(data.get(name), str):
+                    data[name] = unicodedata.normalize("NFD", data[name])
+        return super()._text_process(data)
 
 
 def _load_token_list(value, name: str) -> List[str]:
@@ -72,6 +90,8 @@ class DualASRTask(AbsTask):
         group.add_argument("--use_preprocessor", type=str2bool, default=True)
         group.add_argument("--token_type", type=str, default="char", choices=["char", "bpe", "word"])
         group.add_argument("--cleaner", type=str_or_none, default=None, choices=[None, "tacotron"])
+        group.add_argument("--decompose_hangul", type=str2bool, default=False,
+                           help="tokenize Hangul as jamo (Unicode NFD); hypotheses are recomposed (NFC)")
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
 
@@ -86,8 +106,9 @@ class DualASRTask(AbsTask):
         if not args.use_preprocessor:
             return None
         outputs = [o for o in OUTPUTS if getattr(args, f"token_list_{o}", None) is not None]
-        return MutliTokenizerCommonPreprocessor(
+        return DualTextPreprocessor(
             train=train,
+            decompose_hangul=getattr(args, "decompose_hangul", False),
             token_type=[args.token_type] * len(outputs),
             token_list=[getattr(args, f"token_list_{o}") for o in outputs],
             bpemodel=[getattr(args, f"bpemodel_{o}") for o in outputs],

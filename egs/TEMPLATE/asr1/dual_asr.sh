@@ -38,10 +38,12 @@ fs=16000
 min_frames=20          # filter: 0.2 s
 max_frames=3000        # filter: 30 s
 token_type=char        # char | bpe | unigram
+hangul=jamo            # Korean tokens: jamo (Unicode NFD; hypotheses recomposed) | syllable
 vocab_size=100         # bpe/unigram
 models="so_surface so_meaning do do_branch"
 train_config=""        # override: one yaml for every model
 train_args=""          # extra arguments for dualasr.bin.dual_asr_train
+lang_train_args=""     # per-language extra arguments, e.g. "ko:--max_epoch 3,en:--max_epoch 7"
 ngpu=0                 # GPUs per node; > 1 on one node: ESPnet's trainer runs one DDP process per GPU
 train_threads=$(nproc)  # CPU threads of one training job (torch intra-op; the launcher sets OMP_NUM_THREADS)
 num_nodes=1            # > 1: train on several Slurm nodes (cmd_backend=slurm), ranks started by srun
@@ -79,6 +81,11 @@ run_stage() {  # run_stage N name: true when stage N is selected
   return 1
 }
 train_name() { if [ -n "$speed_perturb_factors" ]; then echo "$(set_name "$train_set" "$1")_sp"; else set_name "$train_set" "$1"; fi; }
+# Korean is tokenized as jamo (--hangul jamo, the default) or as syllables (--hangul syllable)
+jamo() { [ "$1" = ko ] && [ "$hangul" = jamo ]; }  # jamo LANG
+tokens_of() {  # tokens_of LANG OUTPUT: the token list dir
+  if jamo "$1"; then echo "$datadir/token_list/$1/${2}_${token_type}_jamo"; else echo "$datadir/token_list/$1/${2}_${token_type}"; fi
+}
 is_test_set() {  # is_test_set SET LANG
   local t; for t in $test_sets; do [ "$(set_name "$t" "$2")" = "$1" ] && [ "$t" != "$dev_set" ] && return 0; done; return 1
 }
@@ -90,6 +97,11 @@ all_sets() {  # all_sets LANG: train (perhaps _sp), dev and test sets of LANG
 
 if run_stage 1 "data preparation: local/data.sh, then validation"; then
   marker=$datadir/.done/prep
+  want="langs=$langs size=$size seed=$seed local_data_opts=$local_data_opts"
+  if is_done "$marker" && [ "$(cat "$marker")" != "$want" ]; then
+    log "$datadir was prepared with '$(cat "$marker")', not '$want': remove $datadir $dumpdir $expdir (make clean-demo) or pass --force true"
+    exit 1
+  fi
   if is_done "$marker"; then log "data prep already done ($marker)"; else
     local/data.sh --langs "$langs" --size "$size" --seed "$seed" --nj "$nj" $local_data_opts
     dirs=()
@@ -97,7 +109,7 @@ if run_stage 1 "data preparation: local/data.sh, then validation"; then
       for s in "$train_set" "$dev_set" $test_sets; do dirs+=("$datadir/$(set_name "$s" "$l")"); done
     done
     utils/validate_data_dir.sh --sample-rate "$fs" $(printf '%s\n' "${dirs[@]}" | sort -u)
-    mark_done "$marker"
+    mkdir -p "$(dirname "$marker")"; echo "$want" > "$marker"
   fi
 fi
 
@@ -134,7 +146,7 @@ if run_stage 4 "filter too-short (<$min_frames frames) and too-long (>$max_frame
         rm -rf "$dumpdir/fbank/$s"; cp -r "$dumpdir/fbank/org/$s" "$dumpdir/fbank/$s"; rm -rf "$dumpdir/fbank/$s/log"
       else
         python -m dualasr.bin.filter_data --src "$dumpdir/fbank/org/$s" --dst "$dumpdir/fbank/$s" \
-          --min_frames "$min_frames" --max_frames "$max_frames"
+          --min_frames "$min_frames" --max_frames "$max_frames" $(jamo "$l" && echo --decompose_hangul)
       fi
       mark_done "$dumpdir/.done/filter_$s"
     done
@@ -144,11 +156,11 @@ fi
 if run_stage 5 "tokenizers ($token_type): one token list per output"; then
   for l in $langs; do
     for o in surface meaning; do
-      tdir=$datadir/token_list/$l/${o}_${token_type}
-      if is_done "$datadir/.done/tokens_${l}_${o}_${token_type}"; then log "token list $tdir already done"; continue; fi
+      tdir=$(tokens_of "$l" "$o")
+      if is_done "$datadir/.done/tokens_$(basename "$tdir")_$l"; then log "token list $tdir already done"; continue; fi
       python -m dualasr.bin.make_tokens --text "$dumpdir/fbank/$(train_name "$l")/text.$o" \
-        --token_type "$token_type" --vocab_size "$vocab_size" --out "$tdir"
-      mark_done "$datadir/.done/tokens_${l}_${o}_${token_type}"
+        --token_type "$token_type" --vocab_size "$vocab_size" --out "$tdir" $(jamo "$l" && echo --decompose_hangul)
+      mark_done "$datadir/.done/tokens_$(basename "$tdir")_$l"
     done
   done
 fi
@@ -159,20 +171,24 @@ seed_list=${seeds:-$seed}
 exp_name() {
   if [ -n "$seeds" ]; then echo "${1}_$2_seed$3"; else echo "${1}_$2"; fi
 }
+lang_args() {  # lang_args LANG: the part of --lang_train_args for LANG
+  local item IFS=','
+  for item in $lang_train_args; do [ "${item%%:*}" = "$1" ] && echo "${item#*:}"; done; return 0
+}
 train_yaml() { if [ -n "$train_config" ]; then echo "$train_config"; else conf_path "train_${size}.yaml"; fi; }
-tokens_of() { echo "$datadir/token_list/$1/${2}_${token_type}"; }  # tokens_of LANG OUTPUT
 # data_args PREFIX SET LANG OUTPUTS...: --{train,valid}_data_path_and_name_and_type for features + texts
 data_args() {
   local prefix=$1 d=$dumpdir/fbank/$2 o; shift 3
   echo "--${prefix}_data_path_and_name_and_type $d/feats.scp,speech,kaldi_ark"
   for o in "$@"; do echo "--${prefix}_data_path_and_name_and_type $d/text.$o,text_$o,text"; done
 }
-token_args() {  # token_args LANG OUTPUTS...
+token_args() {  # token_args LANG OUTPUTS...: token lists (+ sentencepiece models, + jamo) of those outputs
   local l=$1 o; shift
   for o in "$@"; do
     echo "--token_list_$o $(tokens_of "$l" "$o")/tokens.txt"
     [ "$token_type" = char ] || echo "--bpemodel_$o $(tokens_of "$l" "$o")/bpe.model"
   done
+  if jamo "$l"; then echo "--decompose_hangul true"; fi
 }
 
 if run_stage 6 "collect stats (ESPnet collect_stats mode): shape files for batching"; then
@@ -223,7 +239,7 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
           --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$dumpdir/fbank/$tr/cmvn.npz" \
           --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(token_args "$l" $outputs) \
           $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
-          --seed "$s" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args
+          --seed "$s" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
         [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
         mark_done "$dir/.done_train"
       done

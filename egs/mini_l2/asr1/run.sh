@@ -2,6 +2,8 @@
 # The embedded synthetic L2 corpus, Korean and English. Sizes: --size tiny | small | default.
 #   ./run.sh                                   # everything, default size
 #   ./run.sh --size tiny --stop_stage 5        # data, features, filter, tokenizers
+# Korean is tokenized as jamo (the template's --hangul jamo) and needs 4 epochs here;
+# English spelling takes the config's max_epoch (6 at the default size).
 set -euo pipefail
 ./dual_asr.sh --langs "ko en" --lang_suffix true --train_set train --dev_set dev --test_sets test \
-  --size default "$@"
+  --size default --lang_train_args "ko:--max_epoch 4" "$@"
