@@ -9,7 +9,10 @@ from dualasr.data.validate import validate_data_dir
 from localprep_utils import lines, load, run_script, tone
 
 so = load("speechocean762")
-MINI = Path("/work/shared/data/speechocean762-mini")
+# the real 320-utterance subset: ../shared beside the repo (as in CI), else the team's /work/shared
+MINI = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "data" / "speechocean762-mini",
+                         Path("/work/shared/data/speechocean762-mini")) if p.is_dir()),
+            Path("/work/shared/data/speechocean762-mini"))
 
 
 def make_corpus(root: Path, scores: bool) -> Path:

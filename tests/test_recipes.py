@@ -28,7 +28,10 @@ import test_local_ksponspeech
 import test_local_l2arctic
 import test_local_speechocean762
 
-MINI = Path("/work/shared/data/speechocean762-mini")
+# the real 320-utterance subset: ../shared beside the repo (as in CI), else the team's /work/shared
+MINI = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "data" / "speechocean762-mini",
+                         Path("/work/shared/data/speechocean762-mini")) if p.is_dir()),
+            Path("/work/shared/data/speechocean762-mini"))
 LINKS = {"dual_asr.sh": "../../TEMPLATE/asr1/dual_asr.sh", "cmd.sh": "../../TEMPLATE/asr1/cmd.sh",
          "path.sh": "../../TEMPLATE/asr1/path.sh", "utils": "../../../utils"}
 
