@@ -10,7 +10,7 @@ SURFACE_TOKENS = ["<blank>", "<unk>", "a", "b", "c", "d", "<space>", "<sos/eos>"
 MEANING_TOKENS = ["<blank>", "<unk>", "x", "y", "z", "<space>", "<sos/eos>"]
 
 
-def build_model(outputs=("surface", "meaning"), branch=0, num_blocks=2, seed=0):
+def build_model(outputs=("surface", "meaning"), branch=0, num_blocks=2, seed=0, normalize_stats=None):
     torch.manual_seed(seed)
     parser = DualASRTask.get_parser()
     args = parser.parse_args(
@@ -24,7 +24,7 @@ def build_model(outputs=("surface", "meaning"), branch=0, num_blocks=2, seed=0):
             "--model_conf", f"outputs=[{','.join(outputs)}]",
             "--model_conf", f"task_branch_layers={branch}",
             "--model_conf", "ctc_weight=0.3",
-        ]
+        ] + (["--normalize", "global_mvn", "--normalize_conf", f"stats_file={normalize_stats}"] if normalize_stats else [])
     )
     args.token_list_surface = SURFACE_TOKENS
     args.token_list_meaning = MEANING_TOKENS

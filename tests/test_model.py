@@ -74,3 +74,19 @@ def test_capture_encoder_layers_counts_blocks():
         model.encode(b["speech"], b["speech_lengths"])
     assert len(hs["shared"]) == 2  # input of block 1 + output of the one shared block
     assert len(hs["surface"]) == 1 and len(hs["meaning"]) == 1
+
+
+def test_encode_leaves_its_input_alone(tmp_path):
+    """ESPnet's GlobalMVN normalises in place; without a frontend the model must not let it touch the
+    caller's features (the analyses feed the same arrays to several models)."""
+    import numpy as np
+
+    stats = tmp_path / "cmvn.npz"
+    np.savez(stats, count=100, sum=np.full(20, 50.0), sum_square=np.full(20, 400.0))
+    model = build_model(("surface", "meaning"), normalize_stats=str(stats)).eval()
+    b = batch()
+    speech = b["speech"].clone()
+    first = model.encode(b["speech"], b["speech_lengths"])["surface"][0]
+    assert torch.equal(b["speech"], speech), "encode() changed its input"
+    second = model.encode(b["speech"], b["speech_lengths"])["surface"][0]
+    assert torch.allclose(first, second)

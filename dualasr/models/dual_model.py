@@ -153,7 +153,8 @@ class DualASRModel(AbsESPnetModel):
         if self.frontend is not None:
             feats, lens = self.frontend(speech, speech_lengths)
         else:
-            feats, lens = speech, speech_lengths
+            # a copy: ESPnet's GlobalMVN normalises in place, and these are the caller's features
+            feats, lens = speech.clone(), speech_lengths
         if self.specaug is not None and self.training:
             feats, lens = self.specaug(feats, lens)
         if self.normalize is not None:
