@@ -31,86 +31,106 @@ def _csv(path):
         return list(csv.DictReader(f))
 
 
-def _pooled(refs, hyps, ids, metric):
-    f = jiwer.cer if metric == "cer" else jiwer.wer
-    return 100.0 * f([refs[u] for u in ids], [hyps[u] for u in ids])
+LANGS = ("ko", "en")
+METRICS = {"ko": ("cer", "cer_space"), "en": ("cer", "wer")}
 
 
-def test_report_main_table_from_hypotheses(recipe):
+def _prep(text, lang, metric):
+    text = " ".join(text.split())
+    return text.replace(" ", "") if (lang, metric) == ("ko", "cer") else text
+
+
+def _pooled(refs, hyps, ids, metric, lang="en"):
+    """Pooled error rate with jiwer, the texts prepared as the scoring stage does."""
+    f = jiwer.wer if metric == "wer" else jiwer.cer
+    return 100.0 * f([_prep(refs[u], lang, metric) for u in ids], [_prep(hyps[u], lang, metric) for u in ids])
+
+
+def _hyps(d, model, lang, output):
+    return read_kaldi_map(d / "exp" / f"{model}_{lang}" / f"decode_test_{lang}" / f"text.{output}")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_report_main_table_from_hypotheses(recipe, lang):
     d = recipe["dir"]
-    rows = _csv(d / "exp" / "report" / "main.csv")
-    assert {(r["output"], r["metric"]) for r in rows} == {(o, m) for o in ("surface", "meaning") for m in ("cer", "wer")}
+    rows = [r for r in _csv(d / "exp" / "report" / "main.csv") if r["lang"] == lang]
+    assert {(r["output"], r["metric"]) for r in rows} == {(o, m) for o in ("surface", "meaning") for m in METRICS[lang]}
     for r in rows:
         o, metric = r["output"], r["metric"]
-        refs = read_kaldi_map(d / "dump" / "fbank" / "test_en" / f"text.{o}")
-        so = read_kaldi_map(d / "exp" / f"so_{o}_en" / "decode_test_en" / f"text.{o}")
-        do = read_kaldi_map(d / "exp" / "do_en" / "decode_test_en" / f"text.{o}")
+        refs = read_kaldi_map(d / "dump" / "fbank" / f"test_{lang}" / f"text.{o}")
         ids = sorted(refs)
-        so_rate, do_rate = _pooled(refs, so, ids, metric), _pooled(refs, do, ids, metric)
+        so_rate = _pooled(refs, _hyps(d, f"so_{o}", lang, o), ids, metric, lang)
+        do_rate = _pooled(refs, _hyps(d, "do", lang, o), ids, metric, lang)
         assert r["SO"] == f"{so_rate:.2f}" and r["DO"] == f"{do_rate:.2f}"
         assert r["DO − SO"] == f"{do_rate - so_rate:+.2f}"
+        br_rate = _pooled(refs, _hyps(d, "do_branch", lang, o), ids, metric, lang)
+        assert r["do_branch"] == f"{br_rate:.2f}"
     readme = (d / "exp" / "report" / "README.md").read_text(encoding="utf-8")
-    so_rate = _pooled(*(read_kaldi_map(p) for p in (d / "dump/fbank/test_en/text.surface",
-                                                     d / "exp/so_surface_en/decode_test_en/text.surface")),
-                      sorted(read_kaldi_map(d / "dump/fbank/test_en/text.surface")), "cer")
+    refs = read_kaldi_map(d / f"dump/fbank/test_{lang}/text.surface")
+    so_rate = _pooled(refs, _hyps(d, "so_surface", lang, "surface"), sorted(refs), "cer", lang)
     assert f"(SO {so_rate:.2f} %" in readme
 
 
-def test_divergence_bins_from_hypotheses(recipe):
+@pytest.mark.parametrize("lang", LANGS)
+def test_divergence_bins_from_hypotheses(recipe, lang):
     d = recipe["dir"]
-    ref_dir = d / "dump" / "fbank" / "test_en"
+    ref_dir = d / "dump" / "fbank" / f"test_{lang}"
     surf, mean = read_kaldi_map(ref_dir / "text.surface"), read_kaldi_map(ref_dir / "text.meaning")
-    rows = [r for r in _csv(d / "exp" / "analysis" / "divergence" / "bins.csv") if r["unit"] == "char"]
+    rows = [r for r in _csv(d / "exp" / "analysis" / "divergence" / "bins.csv")
+            if r["unit"] == "char" and r["lang"] == lang]
     assert [r["bin"] for r in rows[:5]] == ["0", "1-2", "3-5", "6-10", ">10"]
     bounds = {"0": (0, 0), "1-2": (1, 2), "3-5": (3, 5), "6-10": (6, 10), ">10": (11, 10**9)}
     checked = 0
     for r in rows:
         lo, hi = bounds[r["bin"]]
-        ids = sorted(u for u in surf if lo <= Levenshtein.distance(" ".join(surf[u].split()),
-                                                                   " ".join(mean[u].split())) <= hi)
+        ids = sorted(u for u in surf if lo <= Levenshtein.distance(_prep(surf[u], lang, "cer"),
+                                                                   _prep(mean[u], lang, "cer")) <= hi)
         assert int(r["n"]) == len(ids)
         if not ids:
             continue
         o = r["output"]
         refs = surf if o == "surface" else mean
-        so = read_kaldi_map(d / "exp" / f"so_{o}_en" / "decode_test_en" / f"text.{o}")
-        do = read_kaldi_map(d / "exp" / "do_en" / "decode_test_en" / f"text.{o}")
-        assert float(r["so_rate"]) == pytest.approx(_pooled(refs, so, ids, "cer"), abs=5e-5)
-        assert float(r["do_rate"]) == pytest.approx(_pooled(refs, do, ids, "cer"), abs=5e-5)
+        assert float(r["so_rate"]) == pytest.approx(_pooled(refs, _hyps(d, f"so_{o}", lang, o), ids, "cer", lang), abs=5e-5)
+        assert float(r["do_rate"]) == pytest.approx(_pooled(refs, _hyps(d, "do", lang, o), ids, "cer", lang), abs=5e-5)
         checked += 1
     assert checked >= 2
 
 
-def test_cka_outputs(recipe):
+@pytest.mark.parametrize("lang", LANGS)
+def test_cka_outputs(recipe, lang):
     cka = recipe["dir"] / "exp" / "analysis" / "cka"
-    diag = _csv(cka / "diagonal.csv")
+    diag = [r for r in _csv(cka / "diagonal.csv") if r["lang"] == lang]
     for a, b in (("so_surface", "so_meaning"), ("do", "so_surface"), ("do", "so_meaning")):
-        rows = _csv(cka / "en" / f"{a}__{b}.csv")
+        rows = _csv(cka / lang / f"{a}__{b}.csv")
         assert len(rows) == 9  # input + 2 conformer blocks, on both sides
         vals = {(r["layer_a"], r["layer_b"]): float(r["cka"]) for r in rows}
         assert all(math.isfinite(v) and -0.5 < v <= 1.0 + 1e-6 for v in vals.values())
         for r in diag:
             if (r["model_a"], r["model_b"]) == (a, b):
                 assert float(r["cka"]) == pytest.approx(vals[(r["layer"], r["layer"])], abs=1e-4)
-        assert (recipe["dir"] / "exp" / "report" / "figures" / "cka" / "en" / f"{a}__{b}.png").stat().st_size > 10_000
+        assert (recipe["dir"] / "exp" / "report" / "figures" / "cka" / lang / f"{a}__{b}.png").stat().st_size > 10_000
 
 
-def test_cross_decoder_outputs(recipe):
+@pytest.mark.parametrize("lang", LANGS)
+def test_cross_decoder_outputs(recipe, lang):
     d = recipe["dir"]
     xd = d / "exp" / "analysis" / "cross_decoder"
-    swap = _csv(xd / "swap.csv")
+    swap = [r for r in _csv(xd / "swap.csv") if r["lang"] == lang]
     pairs = {(r["output"], r["encoder"], r["decoder"]) for r in swap}
     for o in ("surface", "meaning"):
         so = f"so_{o}"
         assert {(o, so, so), (o, "do", "do"), (o, "do", so), (o, so, "do")} <= pairs
-    refs = {o: read_kaldi_map(d / "dump" / "fbank" / "test_en" / f"text.{o}") for o in ("surface", "meaning")}
+    refs = {o: read_kaldi_map(d / "dump" / "fbank" / f"test_{lang}" / f"text.{o}") for o in ("surface", "meaning")}
     for r in swap:
-        hyps = read_kaldi_map(xd / "swap_hyps" / f"en_{r['output']}_{r['encoder']}+{r['decoder']}.txt")
+        hyps = read_kaldi_map(xd / "swap_hyps" / f"{lang}_{r['output']}_{r['encoder']}+{r['decoder']}.txt")
         assert int(r["n"]) == len(hyps) == 6
-        assert float(r["rate"]) == pytest.approx(_pooled(refs[r["output"]], hyps, sorted(hyps), r["metric"]), abs=5e-5)
-    dec = _csv(xd / "decoder_cka.csv")
+        assert float(r["rate"]) == pytest.approx(
+            _pooled(refs[r["output"]], hyps, sorted(hyps), r["metric"], lang), abs=5e-5)
+    dec = [r for r in _csv(xd / "decoder_cka.csv") if r["lang"] == lang]
     assert {r["output"] for r in dec} == {"surface", "meaning"}
-    pool = _csv(xd / "encoder_pooling.csv")
+    # two separately trained decoders are not the same function of the same input
+    assert all(float(r["cka"]) < 0.9999 for r in dec)
+    pool = [r for r in _csv(xd / "encoder_pooling.csv") if r["lang"] == lang]
     assert {(r["model"], r["output"]) for r in pool} == {("do", "surface"), ("do", "meaning"),
                                                          ("so_surface", "surface"), ("so_meaning", "meaning")}
     readme = (d / "exp" / "report" / "README.md").read_text(encoding="utf-8")
