@@ -1,7 +1,7 @@
 """Cross-task decoder analysis: decoder-state CKA (DO vs SO, decoder vs encoder) and decoder swaps.
 
     python -m dualasr.bin.analyze_cross_decoder --expdir exp --dumpdir dump/fbank --lang_set en=test_en \\
-        [--max_utts 100] [--beam_size 2] [--inference_config conf/decode.yaml] [--outdir exp/analysis/cross_decoder]
+        [--max_utts 100] [--beam_size 1] [--ctc_weight 0.0] [--outdir exp/analysis/cross_decoder]
 
 On the first ``--max_utts`` utterances of each language's test set (first seed of each model):
 - decoder-state CKA: the reference tokens of each output go through the DO and the SO decoder of
@@ -28,7 +28,6 @@ import sys
 from pathlib import Path
 
 import torch
-import yaml
 from espnet2.text.build_tokenizer import build_tokenizer
 from espnet2.text.token_id_converter import TokenIDConverter
 from tqdm import tqdm
@@ -86,16 +85,14 @@ def main(argv=None) -> int:
     p.add_argument("--max_utts", type=int, default=100)
     p.add_argument("--max_tokens", type=int, default=4000, help="decoder positions kept per layer for CKA")
     p.add_argument("--batch_frames", type=int, default=500)
-    p.add_argument("--beam_size", type=int, default=2,
-                   help="beam of the swap decoding (1 degenerates with ESPnet's CTC prefix scoring)")
-    p.add_argument("--ctc_weight", type=float, default=None, help="default: the inference config's, else 0.5")
-    p.add_argument("--inference_config", default=None, help="decode.yaml: its ctc_weight is used")
+    p.add_argument("--beam_size", type=int, default=1)
+    p.add_argument("--ctc_weight", type=float, default=0.0,
+                   help="0 (default): greedy attention decoding, the decoder alone on the foreign encoder. "
+                        "Joint CTC decoding of a mismatched pair can run to the maximum length on every "
+                        "utterance, and with beam 1 ESPnet's CTC prefix scoring degenerates")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--inference_model", default="valid.acc.ave.pth")
     a = p.parse_args(argv)
-    if a.ctc_weight is None:
-        conf = yaml.safe_load(open(a.inference_config, encoding="utf-8")) if a.inference_config else {}
-        a.ctc_weight = float((conf or {}).get("ctc_weight", 0.5))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         lang_sets = parse_lang_sets(a.lang_set)

@@ -320,8 +320,7 @@ if run_stage 11 "analysis: encoder CKA and cross-task decoders"; then
   if is_done "$expdir/.done/cross_decoder"; then log "cross-decoder analysis already done ($expdir/analysis/cross_decoder)"
   elif analysis_models_trained; then
     python -m dualasr.bin.analyze_cross_decoder --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
-      --max_utts "$swap_max_utts" --inference_model "$inference_model" --outdir "$expdir/analysis/cross_decoder" \
-      --inference_config "$(conf_path "$(basename "$inference_config")")"
+      --max_utts "$swap_max_utts" --inference_model "$inference_model" --outdir "$expdir/analysis/cross_decoder"
     mark_done "$expdir/.done/cross_decoder"
   fi
 fi
