@@ -21,8 +21,8 @@ test: install
 
 # Speed ratios of SO and DO on the demo's trained models (run `make demo` first).
 bench: install
-	$(PY) -m dualasr.bin.bench --recipe_dir $(DEMO) --lang en
-	$(PY) -m dualasr.bin.bench --recipe_dir $(DEMO) --lang ko
+	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang en
+	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang ko
 
 clean-demo:
 	rm -rf $(DEMO)/data $(DEMO)/dump $(DEMO)/exp $(DEMO)/wav

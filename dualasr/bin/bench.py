@@ -1,8 +1,9 @@
 """Side-by-side speed ratios of SO and DO, measured in one run on the same data.
 
-    python -m dualasr.bin.bench --recipe_dir egs/mini_l2/asr1 --lang en [--steps 20] [--decode_utts 40]
+    cd egs/mini_l2/asr1 && python -m dualasr.bin.bench --recipe_dir . --lang en [--steps 20] [--decode_utts 40]
 
-Needs a recipe run through the train stage (so_surface, so_meaning and do of ``--lang``). Prints:
+Needs a recipe run through the train stage (so_surface, so_meaning and do of ``--lang``); run it from
+the recipe dir, since the models' configs name their CMVN stats relative to it. Prints:
 
 (a) DO training time for N steps / (SO-surface + SO-meaning) for the same N steps  (goal <= 0.6)
 (b) SO training throughput / ESPnet's own ASRTask model with the identical encoder and decoder (goal >= 0.95)
