@@ -107,3 +107,32 @@ def parse_lang_sets(items: Sequence[str]) -> List[Tuple[str, str]]:
             raise ValueError(f"--lang_set {item!r}: expected LANG=TEST_SET, e.g. en=test_en")
         out.append((lang, test_set))
     return out
+
+
+def csv_text(header, rows) -> str:
+    """CSV text (header + rows of plain values), for write_atomic."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def add_common_args(p, what: str) -> None:
+    """The options every analysis CLI takes: where the recipe's outputs are and which test set per language."""
+    from pathlib import Path as _Path
+
+    p.add_argument("--expdir", type=_Path, default=_Path("exp"))
+    p.add_argument("--dumpdir", type=_Path, default=_Path("dump/fbank"), help=f"holds <test_set>/{what}")
+    p.add_argument("--lang_set", action="append", required=True, help="LANG=TEST_SET, once per language")
+
+
+def common_lang_sets(p, a):
+    """``--lang_set`` parsed; a bad value is an argparse error naming it."""
+    try:
+        return parse_lang_sets(a.lang_set)
+    except ValueError as e:
+        p.error(str(e))

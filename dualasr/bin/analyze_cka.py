@@ -14,14 +14,13 @@ every pair) and ``diagonal.png``.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import logging
 import sys
 from pathlib import Path
 
 from dualasr.analysis.encoder import check_paired, cka_matrix, encoder_layers
-from dualasr.analysis.layout import first_model_dir, layer_names, load_model, load_subset, parse_lang_sets
+from dualasr.analysis.layout import first_model_dir, layer_names, load_model, load_subset
+from dualasr.analysis.layout import add_common_args, common_lang_sets, csv_text
 from dualasr.data.datadir import write_atomic
 from dualasr.report import figures
 
@@ -29,19 +28,10 @@ PAIRS = (("so_surface", "so_meaning"), ("do", "so_surface"), ("do", "so_meaning"
 DIAGONAL_HEADER = ["lang", "model_a", "model_b", "layer", "cka"]
 
 
-def _csv(header, rows) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
-
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--expdir", type=Path, default=Path("exp"))
-    p.add_argument("--dumpdir", type=Path, default=Path("dump/fbank"), help="holds <test_set>/feats.scp")
-    p.add_argument("--lang_set", action="append", required=True, help="LANG=TEST_SET, once per language")
+    add_common_args(p, "feats.scp")
     p.add_argument("--outdir", type=Path, default=None, help="default: <expdir>/analysis/cka")
     p.add_argument("--max_utts", type=int, default=200)
     p.add_argument("--max_frames", type=int, default=4000, help="frames kept per layer (spread over utterances)")
@@ -50,10 +40,7 @@ def main(argv=None) -> int:
     p.add_argument("--inference_model", default="valid.acc.ave.pth")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        lang_sets = parse_lang_sets(a.lang_set)
-    except ValueError as e:
-        p.error(str(e))
+    lang_sets = common_lang_sets(p, a)
     outdir = a.outdir or a.expdir / "analysis" / "cka"
     diagonal, series = [], {}
     for lang, test_set in lang_sets:
@@ -85,7 +72,7 @@ def main(argv=None) -> int:
                     for i in range(m.shape[0]) for j in range(m.shape[1])]
             (outdir / lang).mkdir(parents=True, exist_ok=True)
             stem = outdir / lang / f"{model_a}__{model_b}"
-            write_atomic(stem.with_suffix(".csv"), _csv(["lang", "model_a", "model_b", "layer_a", "layer_b", "cka"], rows))
+            write_atomic(stem.with_suffix(".csv"), csv_text(["lang", "model_a", "model_b", "layer_a", "layer_b", "cka"], rows))
             n = sum(la["frames"].values())
             figures.cka_heatmap(stem.with_suffix(".png"), m, names_a, names_b, model_a, model_b,
                                 f"{lang}: linear CKA, {model_a} vs {model_b}\n({len(feats)} utterances, {n} frames)")
@@ -96,7 +83,7 @@ def main(argv=None) -> int:
     if not diagonal:
         raise SystemExit(f"{a.expdir}: no pair of trained models to compare (need so_surface, so_meaning, do)")
     outdir.mkdir(parents=True, exist_ok=True)
-    write_atomic(outdir / "diagonal.csv", _csv(DIAGONAL_HEADER, diagonal))
+    write_atomic(outdir / "diagonal.csv", csv_text(DIAGONAL_HEADER, diagonal))
     figures.diagonal_lines(outdir / "diagonal.png", series, "Encoder CKA, layer i vs layer i")
     return 0
 

@@ -21,8 +21,6 @@ decoder, metric, n, errors, ref_len, rate), ``swap_hyps/<lang>_<output>_<encoder
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import logging
 import sys
 from pathlib import Path
@@ -34,20 +32,14 @@ from tqdm import tqdm
 
 from dualasr.analysis.cross_decoder import decoder_states, swap_in, swap_problem, text_to_ids
 from dualasr.analysis.encoder import cka_matrix
-from dualasr.analysis.layout import SO_MODELS, first_model_dir, load_model, load_subset, parse_lang_sets
+from dualasr.analysis.layout import SO_MODELS, first_model_dir, load_model, load_subset
+from dualasr.analysis.layout import add_common_args, common_lang_sets, csv_text
 from dualasr.data.datadir import read_kaldi_map, write_atomic, write_kaldi_map
 from dualasr.report import figures
 from dualasr.scoring import metrics_for, score_set
 
 SWAP_HEADER = ["lang", "output", "encoder", "decoder", "metric", "n", "errors", "ref_len", "rate"]
 
-
-def _csv(header, rows) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
 
 
 def _decode(expdir, enc_model, dec_model, lang, output, feats, a):
@@ -77,9 +69,7 @@ def _decode(expdir, enc_model, dec_model, lang, output, feats, a):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--expdir", type=Path, default=Path("exp"))
-    p.add_argument("--dumpdir", type=Path, default=Path("dump/fbank"))
-    p.add_argument("--lang_set", action="append", required=True, help="LANG=TEST_SET, once per language")
+    add_common_args(p, "feats.scp")
     p.add_argument("--do_model", default="do")
     p.add_argument("--outdir", type=Path, default=None, help="default: <expdir>/analysis/cross_decoder")
     p.add_argument("--max_utts", type=int, default=100)
@@ -94,10 +84,7 @@ def main(argv=None) -> int:
     p.add_argument("--inference_model", default="valid.acc.ave.pth")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        lang_sets = parse_lang_sets(a.lang_set)
-    except ValueError as e:
-        p.error(str(e))
+    lang_sets = common_lang_sets(p, a)
     outdir = a.outdir or a.expdir / "analysis" / "cross_decoder"
     (outdir / "swap_hyps").mkdir(parents=True, exist_ok=True)
     dec_rows, pool_rows, swap_rows, series = [], [], [], {}
@@ -146,9 +133,9 @@ def main(argv=None) -> int:
     if not swap_rows and not dec_rows:
         raise SystemExit(f"{a.expdir}: nothing to analyse (need trained {a.do_model}, so_surface, so_meaning)")
     write_atomic(outdir / "decoder_cka.csv",
-                 _csv(["lang", "output", "model_a", "model_b", "layer_a", "layer_b", "cka"], dec_rows))
-    write_atomic(outdir / "encoder_pooling.csv", _csv(["lang", "model", "output", "layer", "cka"], pool_rows))
-    write_atomic(outdir / "swap.csv", _csv(SWAP_HEADER, swap_rows))
+                 csv_text(["lang", "output", "model_a", "model_b", "layer_a", "layer_b", "cka"], dec_rows))
+    write_atomic(outdir / "encoder_pooling.csv", csv_text(["lang", "model", "output", "layer", "cka"], pool_rows))
+    write_atomic(outdir / "swap.csv", csv_text(SWAP_HEADER, swap_rows))
     figures.diagonal_lines(outdir / "decoder_cka.png", series,
                            "Decoder CKA (teacher-forced): DO vs SO block i,\nand each block vs the encoder pooled by its cross-attention",
                            ylabel="linear CKA")

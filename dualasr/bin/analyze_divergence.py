@@ -18,8 +18,6 @@ CI bands).
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from dataclasses import astuple, fields
 from pathlib import Path
@@ -30,7 +28,7 @@ from dualasr.analysis.divergence import (
     DEFAULT_BINS, BinResult, Correlation, bin_results, join_scores, parse_bins, plot_divergence,
     read_distances, spearman,
 )
-from dualasr.analysis.layout import SO_MODELS, parse_lang_sets, pooled_utt_errors
+from dualasr.analysis.layout import SO_MODELS, add_common_args, common_lang_sets, csv_text, pooled_utt_errors
 from dualasr.data.datadir import write_atomic
 
 # (unit of the distance, metric it is compared with) per language
@@ -45,27 +43,18 @@ def _fmt(name: str, v) -> str:
     return str(v)
 
 
-def _csv(header, rows) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
-
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--expdir", type=Path, default=Path("exp"))
-    p.add_argument("--dumpdir", type=Path, default=Path("dump/fbank"), help="holds <test_set>/text.{surface,meaning}")
-    p.add_argument("--lang_set", action="append", required=True, help="LANG=TEST_SET, once per language")
+    add_common_args(p, "text.{surface,meaning}")
     p.add_argument("--bins", default=DEFAULT_BINS, help="distance bins, e.g. 0,1-2,3-5,6-10,11+")
     p.add_argument("--do_model", default="do")
     p.add_argument("--n_boot", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--outdir", type=Path, default=None)
     a = p.parse_args(argv)
+    lang_sets = common_lang_sets(p, a)
     try:
-        lang_sets = parse_lang_sets(a.lang_set)
         bins = parse_bins(a.bins)
     except ValueError as e:
         p.error(str(e))
@@ -85,8 +74,8 @@ def main(argv=None) -> int:
                      for r in res]
         corr_rows.append([lang, o, unit, metric] + [_fmt(f.name, v) for f, v in zip(fields(corr), astuple(corr))][2:])
     outdir.mkdir(parents=True, exist_ok=True)
-    write_atomic(outdir / "bins.csv", _csv(BIN_HEADER, bin_rows))
-    write_atomic(outdir / "spearman.csv", _csv(CORR_HEADER, corr_rows))
+    write_atomic(outdir / "bins.csv", csv_text(BIN_HEADER, bin_rows))
+    write_atomic(outdir / "spearman.csv", csv_text(CORR_HEADER, corr_rows))
     for unit, res in by_unit.items():
         metric = "CER" if unit == "char" else "WER"
         plot_divergence(outdir / f"divergence_{unit}.png", res, unit=unit, metric=metric)
