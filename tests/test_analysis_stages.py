@@ -12,7 +12,7 @@ import pytest
 from rapidfuzz.distance import Levenshtein
 
 from dualasr.data.datadir import read_kaldi_map
-from mini_l2_run import mini_l2_tiny, run  # noqa: F401
+from mini_l2_run import run
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,7 @@ import kaldiio
 import pytest
 import torch
 from slurm_cluster import slurm_cluster  # noqa: F401 (pytest fixture)
-from tiny_recipe import REPO, copy_recipe, make_recipe_dir, run_recipe, tiny_recipe  # noqa: F401
+from tiny_recipe import REPO, copy_recipe, make_recipe_dir, run_recipe
 
 from dualasr import slurm
 from dualasr.launcher import main as launcher_main

@@ -10,7 +10,7 @@ import pytest
 
 from dualasr.data.datadir import read_kaldi_map
 from dualasr.data.validate import validate_data_dir
-from mini_l2_run import mini_l2_tiny, run  # noqa: F401
+from mini_l2_run import run
 
 LANGS = ("ko", "en")
 SETS = ("train", "dev", "test")

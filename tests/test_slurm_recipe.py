@@ -11,7 +11,7 @@ import re
 
 import pytest
 from slurm_cluster import slurm_cluster  # noqa: F401 (pytest fixture)
-from tiny_recipe import copy_recipe, run_recipe, tiny_recipe  # noqa: F401
+from tiny_recipe import copy_recipe, run_recipe
 
 OUTPUTS = ("surface", "meaning")
 

@@ -7,5 +7,7 @@ if [ ! -x "$DUALASR_ROOT/tools/venv/bin/python" ]; then
   return 1 2>/dev/null || exit 1
 fi
 export PATH="$DUALASR_ROOT/tools/venv/bin:$PATH"
+# This checkout's dualasr wins over whatever the venv has installed (e.g. another work tree's).
+export PYTHONPATH="$DUALASR_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUTF8=1 PYTHONIOENCODING=UTF-8
 export LC_ALL=C.UTF-8
