@@ -8,6 +8,8 @@ split's 원천데이터.
   ``transcription.ReadingLabelText`` (what the transcribers heard); both NFC, sentence
   punctuation dropped;
 - answer items (only ``transcription.AnswerLabelText``): left out, counted in the log;
+- canonical (``text.canonical``) = the standard-pronunciation rules applied to the script
+  (``dualasr.align.canonical(meaning, "ko")``): *derived* by rule, not annotated, and the log says so;
 - speaker = ``file_info.speakerID``; utterance id = ``<speaker>-<fileName stem>``;
 - splits: Validation -> dev; Training -> train, minus a speaker-disjoint test set of
   ``--test_spk_frac`` (default 5 %) of its speakers drawn with ``--seed``.
@@ -23,6 +25,7 @@ try:
 except ImportError:  # run as a script: python local/aihub_l2ko.py
     import common as C
 
+from dualasr.align import canonical
 from dualasr.text.normalize import normalize_ko
 
 PROG = "aihub_l2ko"
@@ -56,7 +59,11 @@ def read_item(path: Path, drops: Counter):
 def prepare(corpus_dir: Path, out_dir: Path, wav_dir: Path | None = None, nj: int = 1,
             test_spk_frac: float = 0.05, seed: int = 0) -> None:
     """Write ``out_dir/{train,dev,test}`` from an AI Hub foreign speakers' Korean tree."""
-    C.prepare_aihub(PROG, read_item, corpus_dir, out_dir, wav_dir, nj, test_spk_frac, seed)
+    corpus_dir = C.require_dir(corpus_dir, "--corpus_dir")
+    C.log(PROG, "text.canonical: derived from the script by the standard-pronunciation rules "
+                "(dualasr.align.canonical), not annotated")
+    C.prepare_aihub(PROG, read_item, corpus_dir, out_dir, wav_dir, nj, test_spk_frac, seed,
+                    canonical_of=lambda meaning: canonical(meaning, "ko"))
 
 
 def main(argv=None) -> None:

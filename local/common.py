@@ -272,12 +272,13 @@ def add_split_options(p: argparse.ArgumentParser) -> None:
 
 
 def prepare_aihub(prog: str, read_item, corpus_dir: Path, out_dir: Path, wav_dir: Optional[Path],
-                  nj: int, test_spk_frac: float, seed: int) -> None:
+                  nj: int, test_spk_frac: float, seed: int, canonical_of=None) -> None:
     """Write ``out_dir/{train,dev,test}`` from an AI Hub tree.
 
     ``read_item(json_path, drops)`` returns ``(speaker, audio file name, surface, meaning)``, or
     None after counting the item in ``drops``. Validation becomes dev; Training becomes train
-    minus a speaker-disjoint test set.
+    minus a speaker-disjoint test set. ``canonical_of(meaning)``, when given, writes
+    ``text.canonical``.
     """
     corpus_dir = require_dir(corpus_dir, "--corpus_dir")
     wav_dir = wav_dir or out_dir / "local" / f"wav_{prog}"
@@ -293,7 +294,8 @@ def prepare_aihub(prog: str, read_item, corpus_dir: Path, out_dir: Path, wav_dir
                 wav = find_wav(index, fname, path, audio_dir)
                 rows.append((make_uttid(spk, wav.stem), spk, wav, surface, meaning))
         entries = audio_entries([(wav, wav_dir / f"{u}.wav") for u, _, wav, _, _ in rows], nj)
-        sets[name] = [Utterance(u, e, s, sur, mea) for (u, s, _, sur, mea), e in zip(rows, entries)]
+        sets[name] = [Utterance(u, e, s, sur, mea, canonical_of(mea) if canonical_of else None)
+                      for (u, s, _, sur, mea), e in zip(rows, entries)]
     sets["train"], sets["test"] = carve_test_speakers(sets["train"], test_spk_frac, seed)
     write_sets(prog, out_dir, sets)
     report_drops(prog, drops)

@@ -9,6 +9,7 @@ text, utt2spk) and writes ``data/train`` and ``data/test``; there is no dev set.
   applied (``<DEL>`` deletes the phone; a distorted ``X*`` is written ``X``; ``<unk>``, a sound
   outside the phone set, keeps the canonical phone and is counted in the log); without
   scores.json, the canonical phones of ``resource/text-phone``. The log says which was used.
+- canonical (``text.canonical``) = the canonical phones of ``resource/text-phone`` in the same form;
 - utterance id = ``<speaker>-<corpus id>``, speaker = the corpus' utt2spk value.
 """
 
@@ -79,12 +80,12 @@ def prepare(corpus_dir: Path, out_dir: Path, wav_dir: Path | None = None, nj: in
     wav_dir = wav_dir or out_dir / "local" / "wav_speechocean762"
     scores_path = corpus_dir / "resource" / "scores.json"
     notes: Counter = Counter()
+    canonical = text_phone(corpus_dir / "resource" / "text-phone")
     if scores_path.is_file():
         scores = C.load_json(scores_path)
         C.log(PROG, f"surface: canonical phones with mispronunciations applied, from {scores_path}")
     else:
         scores = None
-        canonical = text_phone(corpus_dir / "resource" / "text-phone")
         C.log(PROG, f"surface: canonical phones from {corpus_dir / 'resource' / 'text-phone'} "
                     f"(no {scores_path}, so no mispronunciations are applied)")
     drops: Counter = Counter()
@@ -96,21 +97,22 @@ def prepare(corpus_dir: Path, out_dir: Path, wav_dir: Path | None = None, nj: in
         for uid, rel in wavs.items():
             if uid not in texts or uid not in spks:
                 raise C.PrepError(f"{d}: utterance {uid} is in wav.scp but not in text or utt2spk")
+            if uid not in canonical:
+                raise C.PrepError(f"{corpus_dir / 'resource' / 'text-phone'}: no phones for utterance {uid}")
             if scores is not None:
                 if uid not in scores:
                     raise C.PrepError(f"{scores_path}: no entry for utterance {uid}")
                 surface = " ".join(scored_phones(scores[uid], f"{scores_path}: utterance {uid}", notes))
             else:
-                if uid not in canonical:
-                    raise C.PrepError(f"{corpus_dir / 'resource' / 'text-phone'}: no phones for utterance {uid}")
                 surface = " ".join(canonical[uid])
             meaning = normalize_en(texts[uid])
             if not surface or not meaning:
                 drops["empty surface or meaning"] += 1
                 continue
-            rows.append((C.make_uttid(spks[uid], uid), spks[uid], corpus_dir / rel, surface, meaning))
-        paths = C.audio_entries([(src, wav_dir / f"{u}.wav") for u, _, src, _, _ in rows], nj)
-        sets[name] = [Utterance(u, w, s, sur, mea) for (u, s, _, sur, mea), w in zip(rows, paths)]
+            rows.append((C.make_uttid(spks[uid], uid), spks[uid], corpus_dir / rel, surface, meaning,
+                         " ".join(canonical[uid])))
+        paths = C.audio_entries([(src, wav_dir / f"{u}.wav") for u, _, src, _, _, _ in rows], nj)
+        sets[name] = [Utterance(u, w, s, sur, mea, can) for (u, s, _, sur, mea, can), w in zip(rows, paths)]
     for what, n in sorted(notes.items()):
         C.log(PROG, f"{what}: {n}")
     C.write_sets(PROG, out_dir, sets)

@@ -53,14 +53,24 @@ def make_corpus(root: Path, speakers=("HJK", "HKK", "YDCK", "YKWK")) -> Path:
             tone(root / spk / "wav" / f"{utt}.wav", fs=44100, seconds=0.1)
         tone(root / spk / "wav" / "arctic_a0999.wav", fs=44100, seconds=0.1)   # not annotated: unused
         (root / spk / "transcript" / "arctic_a0999.txt").write_text("Unused.")
-    for utt, text in BROKEN.items():
-        (root / "YDCK" / "annotation" / f"{utt}.TextGrid").write_text(text)
+    if "YDCK" in speakers:
+        for utt, text in BROKEN.items():
+            (root / "YDCK" / "annotation" / f"{utt}.TextGrid").write_text(text)
+        for utt in ("arctic_a0209", "arctic_a0272"):   # left out by name (broken in the real corpus)
+            (root / "YDCK" / "annotation" / f"{utt}.TextGrid").write_text(textgrid(["R", "EH1", "D"]))
+            (root / "YDCK" / "transcript" / f"{utt}.txt").write_text("Red.")
+            tone(root / "YDCK" / "wav" / f"{utt}.wav", fs=44100, seconds=0.1)
     return root
+
+
+# the 24 speakers of L2-ARCTIC and the standard split of the MDD literature
+ALL_SPEAKERS = ("ABA", "SKA", "YBAA", "ZHAA", "BWC", "LXC", "NCC", "TXHC", "ASI", "RRBI", "SVBI", "TNI",
+                "HJK", "HKK", "YDCK", "YKWK", "EBVS", "ERMS", "MBMPS", "NJS", "HQTV", "PNV", "THV", "TLV")
 
 
 def test_korean_split(tmp_path, capsys):
     corpus = make_corpus(tmp_path / "l2a")
-    l2.prepare(corpus, tmp_path / "data")
+    l2.prepare(corpus, tmp_path / "data", split="korean")
     d = tmp_path / "data"
     assert lines(d / "dev" / "text.surface") == [
         "YDCK-arctic_a0001 DH IH Z IH Z",
@@ -79,23 +89,35 @@ def test_korean_split(tmp_path, capsys):
     assert info.samplerate == 16000 and info.frames == 1600
     err = capsys.readouterr().err
     assert "dropped 3 utterance(s): broken annotation TextGrid" in err
+    assert "2 utterance(s): left out by name (YDCK arctic_a0209, arctic_a0272" in err
+    # canonical phones: each label's CPL (additions have none), in the surface's form
+    assert lines(d / "dev" / "text.canonical") == [
+        "YDCK-arctic_a0001 DH IH S IH Z",
+        "YDCK-arctic_a0002 TH IH NG K T AH",
+        "YDCK-arctic_a0003 R EH D"]
     assert "skipping broken annotation" in err and "arctic_a0006.TextGrid: label 'AH0,AO,x' has unknown error type" in err
     assert "written as the canonical phone: 4" in err and "using only the hand-annotated utterances" in err
     for name in ("train", "dev", "test"):
         assert validate_data_dir(d / name, sample_rate=16000).ok
 
 
-def test_all_split(tmp_path):
-    corpus = make_corpus(tmp_path / "l2a", speakers=("ABA", "HJK", "NJS", "YDCK"))
-    l2.prepare(corpus, tmp_path / "data", split="all")
-    spks = {name: lines(tmp_path / "data" / name / "spk2utt") for name in ("train", "dev", "test")}
-    assert [[r.split()[0] for r in rows] for rows in spks.values()] == [["ABA", "HJK"], ["YDCK"], ["NJS"]]
+def test_standard_split(tmp_path):
+    corpus = make_corpus(tmp_path / "l2a", speakers=ALL_SPEAKERS)
+    l2.prepare(corpus, tmp_path / "data")   # --split standard is the default
+    spks = {name: sorted(r.split()[0] for r in lines(tmp_path / "data" / name / "spk2utt"))
+            for name in ("train", "dev", "test")}
+    assert spks == {
+        "test": sorted(["NJS", "TLV", "TNI", "TXHC", "YKWK", "ZHAA"]),
+        "dev": sorted(["MBMPS", "THV", "SVBI", "NCC", "YDCK", "YBAA"]),
+        "train": sorted(["ABA", "SKA", "BWC", "LXC", "ASI", "RRBI", "HJK", "HKK", "EBVS", "ERMS", "HQTV", "PNV"])}
+    dev = [l.split()[0] for l in lines(tmp_path / "data" / "dev" / "wav.scp")]
+    assert "YDCK-arctic_a0001" in dev and not [u for u in dev if u.endswith(("a0209", "a0272"))]
 
 
 def test_missing_inputs(tmp_path):
     corpus = make_corpus(tmp_path / "l2a", speakers=("HJK", "HKK", "YDCK"))
     with pytest.raises(l2.C.PrepError, match=r"--split korean: speaker YKWK: no such directory: .*YKWK/annotation"):
-        l2.prepare(corpus, tmp_path / "data")
+        l2.prepare(corpus, tmp_path / "data", split="korean")
     make_corpus(corpus, speakers=("YKWK",))
     (corpus / "HKK" / "wav" / "arctic_a0002.wav").unlink()
     with pytest.raises(l2.C.PrepError, match=r"HKK/wav/arctic_a0002\.wav: audio file missing"):
@@ -106,6 +128,6 @@ def test_missing_inputs(tmp_path):
 
 
 def test_cli_missing_corpus_dir(tmp_path):
-    r = run_script("l2arctic", "--corpus_dir", str(tmp_path / "nope"), "--split", "all")
+    r = run_script("l2arctic", "--corpus_dir", str(tmp_path / "nope"), "--split", "korean")
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [f"l2arctic: error: --corpus_dir: no such directory: {tmp_path / 'nope'}"]

@@ -133,13 +133,17 @@ def test_speechocean762_dev_split_is_speaker_disjoint(tmp_path):
     assert [u.spk for u in dev] == ["0003"]   # one speaker of two, drawn with seed 0
 
 
-def test_l2arctic_split_all_via_local_data_opts(tmp_path):
-    fixture = test_local_l2arctic.make_corpus(tmp_path / "corpus", speakers=("ABA", "HJK", "NJS", "YDCK"))
+def test_l2arctic_split_korean_via_local_data_opts(tmp_path):
+    fixture = test_local_l2arctic.make_corpus(tmp_path / "corpus", speakers=("ABA", "HJK", "HKK", "NJS", "YDCK", "YKWK"))
     recipe = recipe_copy("l2arctic", tmp_path / "recipe")
-    r = run_recipe(recipe, {"L2ARCTIC": str(fixture)}, "--stop_stage", "1", "--local_data_opts", "--split all")
-    assert r.returncode == 0, r.stderr
-    spks = {s: [l.split()[0] for l in lines(recipe / "data" / s / "spk2utt")] for s in ("train", "dev", "test")}
-    assert spks == {"train": ["ABA", "HJK"], "dev": ["YDCK"], "test": ["NJS"]}
+    spks = {}
+    for split in ("standard", "korean"):
+        r = run_recipe(recipe, {"L2ARCTIC": str(fixture)}, "--stop_stage", "1", "--force", "true",
+                       *(["--local_data_opts", "--split korean"] if split == "korean" else []))
+        assert r.returncode == 0, r.stderr
+        spks[split] = {s: [l.split()[0] for l in lines(recipe / "data" / s / "spk2utt")] for s in ("train", "dev", "test")}
+    assert spks["standard"] == {"train": ["ABA", "HJK", "HKK"], "dev": ["YDCK"], "test": ["NJS", "YKWK"]}
+    assert spks["korean"] == {"train": ["HJK", "HKK"], "dev": ["YDCK"], "test": ["YKWK"]}
 
 
 def test_aihub_l2en_recipe_conf_overrides_field_adapter(tmp_path):

@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     for u in read_data_dir(a.src):
         for f in a.factors:
             pre = "" if f == 1.0 else f"sp{f:g}-"
-            out.append(Utterance(pre + u.uttid, u.wav, pre + u.spk, u.surface, u.meaning))
+            out.append(Utterance(pre + u.uttid, u.wav, pre + u.spk, u.surface, u.meaning, u.canonical))
             speeds.append((pre + u.uttid, f"{f:g}"))
     write_data_dir(a.dst, out)
     write_kaldi_map(a.dst / "utt2speed", speeds)

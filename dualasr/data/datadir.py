@@ -1,7 +1,8 @@
 """Read and write Kaldi-style dual-transcription data dirs.
 
-A data dir holds ``wav.scp``, ``utt2spk``, ``spk2utt``, ``text.surface`` and ``text.meaning``:
-one ``<uttid> <value>`` line per utterance, sorted by id (``LC_ALL=C`` byte order, as Kaldi's
+A data dir holds ``wav.scp``, ``utt2spk``, ``spk2utt``, ``text.surface`` and ``text.meaning``
+(and optionally ``text.canonical``, the canonical pronunciation in the surface's units: what the
+speaker should have said, the reference of mispronunciation detection): one ``<uttid> <value>`` line per utterance, sorted by id (``LC_ALL=C`` byte order, as Kaldi's
 tools expect). Every corpus' preparation builds a list of :class:`Utterance` and calls
 :func:`write_data_dir`; nothing else writes these files.
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 DATA_FILES = ("wav.scp", "utt2spk", "spk2utt", "text.surface", "text.meaning")
 OUTPUTS = ("surface", "meaning")
+OPTIONAL_FILES = ("text.canonical",)
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Utterance:
     spk: str
     surface: str
     meaning: str
+    canonical: Optional[str] = None
 
 
 def write_atomic(path: Path | str, text: str) -> None:
@@ -61,21 +64,30 @@ def read_kaldi_map(path: Path | str) -> Dict[str, str]:
 
 
 def write_data_dir(path: Path | str, utts: List[Utterance]) -> None:
-    """Write the five files of a data dir for ``utts``. Ids must be unique and contain no space."""
+    """Write the five files of a data dir for ``utts`` (and ``text.canonical`` when they have a
+    canonical form: all of them or none). Ids must be unique and contain no space."""
     path = Path(path)
+    with_canonical = [u.canonical is not None for u in utts]
+    if any(with_canonical) and not all(with_canonical):
+        u = utts[with_canonical.index(False)]
+        raise ValueError(f"{path}: utterance {u.uttid} has no canonical form while others have one")
     path.mkdir(parents=True, exist_ok=True)
     seen = set()
     for u in utts:
         if not u.uttid or " " in u.uttid or u.uttid in seen:
             raise ValueError(f"{path}: bad or duplicate utterance id {u.uttid!r}")
         seen.add(u.uttid)
-        for field in ("surface", "meaning"):
-            if "\n" in getattr(u, field):
+        for field in ("surface", "meaning", "canonical"):
+            if "\n" in (getattr(u, field) or ""):
                 raise ValueError(f"{path}: utterance {u.uttid}: newline in text.{field}")
     write_kaldi_map(path / "wav.scp", [(u.uttid, u.wav) for u in utts])
     write_kaldi_map(path / "utt2spk", [(u.uttid, u.spk) for u in utts])
     write_kaldi_map(path / "text.surface", [(u.uttid, u.surface) for u in utts])
     write_kaldi_map(path / "text.meaning", [(u.uttid, u.meaning) for u in utts])
+    if utts and all(with_canonical):
+        write_kaldi_map(path / "text.canonical", [(u.uttid, u.canonical) for u in utts])
+    elif (path / "text.canonical").exists():
+        (path / "text.canonical").unlink()  # a stale one from an earlier run would not match
     spk2utt: Dict[str, List[str]] = {}
     for u in sorted(utts, key=lambda u: u.uttid.encode("utf-8")):
         spk2utt.setdefault(u.spk, []).append(u.uttid)
@@ -89,4 +101,5 @@ def read_data_dir(path: Path | str) -> List[Utterance]:
     spk = read_kaldi_map(path / "utt2spk")
     sur = read_kaldi_map(path / "text.surface")
     mea = read_kaldi_map(path / "text.meaning")
-    return [Utterance(u, wav[u], spk[u], sur[u], mea[u]) for u in wav]
+    can = read_kaldi_map(path / "text.canonical") if (path / "text.canonical").is_file() else {}
+    return [Utterance(u, wav[u], spk[u], sur[u], mea[u], can.get(u) if can else None) for u in wav]

@@ -2,7 +2,7 @@
 
 Checks run in this order, and each problem is one line ``file:line: utterance: what is wrong``:
 
-1. the five files exist;
+1. the five files exist (``text.canonical`` is optional; when present it is checked like the texts);
 2. each is sorted (byte order) with unique ids, and all files hold the same ids;
 3. the text is UTF-8 and not empty;
 4. ``spk2utt`` is the inverse of ``utt2spk``;
@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Tuple
 
 import soundfile
 
-from dualasr.data.datadir import DATA_FILES
+from dualasr.data.datadir import DATA_FILES, OPTIONAL_FILES
 
 PER_UTT_FILES = ("wav.scp", "utt2spk", "text.surface", "text.meaning")
 
@@ -75,8 +75,10 @@ def validate_data_dir(d: Path | str, check_audio: bool = True, sample_rate: Opti
     if missing:
         return rep
 
+    files = DATA_FILES + tuple(f for f in OPTIONAL_FILES if (d / f).is_file())
+    texts = tuple(f for f in files if f.startswith("text."))
     tables: Dict[str, List[Tuple[int, str, str]]] = {}
-    for f in DATA_FILES:
+    for f in files:
         rows = _read_lines(d / f, rep)
         tables[f] = rows
         prev = None
@@ -95,7 +97,7 @@ def validate_data_dir(d: Path | str, check_audio: bool = True, sample_rate: Opti
 
     ref_ids = [k for _, k, _ in tables["wav.scp"]]
     ref_set = set(ref_ids)
-    for f in PER_UTT_FILES[1:]:
+    for f in PER_UTT_FILES[1:] + tuple(f for f in texts if f not in PER_UTT_FILES):
         ids = {k for _, k, _ in tables[f]}
         for lineno, key, _ in tables[f]:
             if key not in ref_set:
@@ -105,7 +107,7 @@ def validate_data_dir(d: Path | str, check_audio: bool = True, sample_rate: Opti
     if rep.errors:
         return rep
 
-    for f in ("text.surface", "text.meaning"):
+    for f in texts:
         for lineno, key, value in tables[f]:
             if not value.strip():
                 rep.errors.append(f"{d / f}:{lineno}: {key}: empty text")

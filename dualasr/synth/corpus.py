@@ -23,6 +23,7 @@ import soundfile as sf
 from rapidfuzz.distance import Levenshtein
 from tqdm import tqdm
 
+from dualasr.align import canonical
 from dualasr.data.datadir import Utterance, write_atomic, write_data_dir, write_kaldi_map
 from dualasr.synth.rules_en import surface_en
 from dualasr.synth.rules_ko import surface_ko
@@ -240,8 +241,10 @@ def build(lang: str, size: str, seed: int, nj: int, datadir: Path | str, wavdir:
     summary = []
     for name, utts in plan.items():  # data dir files last, once every wav exists
         out = datadir / f"{name}_{lang}"
+        # text.canonical: the surface with no learner error (ko: the standard pronunciation of the
+        # meaning; en: its spelling), the reference of mispronunciation detection
         write_data_dir(out, [Utterance(u.uttid, str(wavdir / f"{name}_{lang}" / f"{u.uttid}.wav"), u.spk,
-                                       u.surface, u.meaning) for u in utts])
+                                       u.surface, u.meaning, canonical(u.meaning, lang)) for u in utts])
         write_kaldi_map(out / "utt2dur", [(u.uttid, f"{samples[name][u.uttid] / SAMPLE_RATE:.3f}") for u in utts])
         write_kaldi_map(out / "utt2error_rate", [(u.uttid, f"{u.rate:.4f}") for u in utts])
         hist = divergence_histogram(lang, utts)

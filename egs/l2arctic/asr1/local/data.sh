@@ -3,7 +3,7 @@
 # 16 kHz under data/local/wav_l2arctic.
 set -euo pipefail
 langs=en; size=tiny; seed=1; nj=2   # passed by dual_asr.sh; size and seed do not change the data
-split=korean                        # korean | all (speaker-disjoint splits; see local/l2arctic.py)
+split=standard                      # standard (the MDD literature's) | korean (speaker-disjoint; see local/l2arctic.py)
 . ./path.sh
 . ./db.sh
 . utils/parse_options.sh
