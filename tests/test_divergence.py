@@ -16,6 +16,7 @@ from dualasr.analysis.divergence import (
     parse_bins,
     plot_divergence,
     read_distances,
+    read_divergence,
     read_utt_scores,
     spearman,
     write_bins_csv,
@@ -41,7 +42,7 @@ def test_distance_english_chars_keep_spaces_and_words():
     with pytest.raises(ValueError, match="unknown language"):
         distance("a", "b", "fr")
     with pytest.raises(ValueError, match="unknown unit"):
-        distance("a", "b", "en", "phone")
+        distance("a", "b", "en", "syllable")
 
 
 def test_bins_default_and_spec():
@@ -204,3 +205,17 @@ def test_inputs_from_data_dir_and_score_files(tmp_path):
     (tmp_path / "test_en" / "text.meaning").write_text("spk1-a I think so\n")
     with pytest.raises(ValueError, match=r"text.meaning: utterance spk1-b is missing"):
         read_distances(tmp_path / "test_en", "en")
+
+
+def test_divergence_is_canonical_perceived_when_text_canonical_exists(tmp_path):
+    # phones: without text.canonical a phone surface has no distance to words; with it, d counts phones
+    utts = [Utterance("s-a", "/a.wav", "s", "D IH S", "this", "DH IH S"),
+            Utterance("s-b", "/b.wav", "s", "TH IH NG", "thing", "TH IH NG")]
+    write_data_dir(tmp_path / "phones", [Utterance(u.uttid, u.wav, u.spk, u.surface, u.meaning) for u in utts])
+    with pytest.raises(ValueError, match="the surface is phones and there is no text.canonical"):
+        read_divergence(tmp_path / "phones", "en", "phone")
+    write_data_dir(tmp_path / "phones", utts)
+    assert read_divergence(tmp_path / "phones", "en", "phone") == ({"s-a": 1, "s-b": 0}, "canonical-perceived")
+    # characters without text.canonical: surface-meaning, as before
+    write_data_dir(tmp_path / "chars", [Utterance("s-a", "/a.wav", "s", "i sink so", "i think so")])
+    assert read_divergence(tmp_path / "chars", "en", "char") == ({"s-a": 2}, "surface-meaning")

@@ -141,7 +141,11 @@ def test_significance_and_readme_sentences(expdir):
     assert readme.index("## 1.") < readme.index("## 2.") < readme.index("## 3.") < readme.index("## 4.")
     assert "figures/divergence/divergence_char.png" in readme
     tex = (rep / "tables.tex").read_text(encoding="utf-8")
-    assert tex.count(r"\begin{tabular}") == 4 and r"$\pm$" in tex and "DO $-$ SO" in tex
+    # main, MDD (DO's prompt-free row: no text.canonical here), significance, divergence x2
+    assert tex.count(r"\begin{tabular}") == 5 and r"$\pm$" in tex and "DO $-$ SO" in tex
+    mdd = _csv(rep / "mdd.csv")
+    assert [(r["model"], r["canonical"]) for r in mdd] == [("DO", "prompt-free")]
+    assert "In en (surface–meaning distance in chars)" in readme
 
 
 def test_report_prints_main_table_and_readme_path(expdir, capsys):

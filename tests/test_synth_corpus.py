@@ -12,6 +12,7 @@ import soundfile as sf
 
 from dualasr.data.datadir import DATA_FILES, read_data_dir, read_kaldi_map
 from dualasr.synth.corpus import SIZES, build, distance, plan_corpus
+from dualasr.synth.rules_ko import standard_pronunciation
 
 LANGS = ("ko", "en")
 SETS = ("train", "dev", "test")
@@ -56,6 +57,8 @@ def test_data_dirs(corpus, lang):
         for u in read_data_dir(d):
             assert u.uttid.startswith(u.spk + "-") and u.uttid[len(u.spk) + 1:].isdigit()
             assert u.spk.startswith(lang + "-") and u.meaning and u.surface
+            # text.canonical: the surface with no learner error (ko standard pronunciation, en spelling)
+            assert u.canonical == (standard_pronunciation(u.meaning) if lang == "ko" else u.meaning)
             spk_of.setdefault(u.spk, set()).add(name)
             sent_of.setdefault(u.meaning, set()).add(name)
             assert Path(u.wav).is_absolute()

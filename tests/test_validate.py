@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from dualasr.data.datadir import Utterance, write_data_dir
+from dualasr.data.datadir import Utterance, read_data_dir, write_data_dir
 from dualasr.data.validate import validate_data_dir
 
 
@@ -95,3 +95,25 @@ def test_cli_exit_codes(good):
     (good / "spk2utt").unlink()
     bad = subprocess.run([sys.executable, "-m", "dualasr.bin.validate_data_dir", str(good)], capture_output=True, text=True)
     assert bad.returncode == 1 and "spk2utt:0: -: missing file" in bad.stderr
+
+
+def test_canonical_is_optional_and_checked_like_the_texts(good):
+    assert not (good / "text.canonical").exists() and validate_data_dir(good).ok
+    (good / "text.canonical").write_text("spkA-000 c 0\nspkA-001 c 1\nspkB-002 c 2\n")
+    assert validate_data_dir(good).ok
+    (good / "text.canonical").write_text("spkA-000 c 0\nspkA-001 \nspkB-002 c 2\n")
+    assert only_error(good) == f"{good / 'text.canonical'}:2: spkA-001: empty text"
+    (good / "text.canonical").write_text("spkA-000 c 0\nspkB-002 c 2\n")
+    assert only_error(good) == f"{good / 'text.canonical'}:0: spkA-001: id of wav.scp missing here"
+    (good / "text.canonical").write_text("spkA-001 c 1\nspkA-000 c 0\nspkB-002 c 2\n")
+    assert "not sorted" in only_error(good)
+
+
+def test_write_data_dir_with_canonical(tmp_path):
+    utts = [Utterance("s-1", "/a.wav", "s", "D IH S", "this", "DH IH S"),
+            Utterance("s-2", "/b.wav", "s", "TH IH NG", "thing", "TH IH NG")]
+    write_data_dir(tmp_path / "d", utts)
+    assert (tmp_path / "d" / "text.canonical").read_text() == "s-1 DH IH S\ns-2 TH IH NG\n"
+    assert read_data_dir(tmp_path / "d") == utts
+    with pytest.raises(ValueError, match="utterance s-2 has no canonical form while others have one"):
+        write_data_dir(tmp_path / "e", [utts[0], Utterance("s-2", "/b.wav", "s", "x", "y")])

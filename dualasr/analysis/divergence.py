@@ -1,6 +1,9 @@
 """Surface–meaning divergence: how the DO - SO gap grows with the distance between the two references.
 
-For each test utterance, d = Levenshtein(surface reference, meaning reference). Utterances are grouped
+For each test utterance, d is an edit distance in the surface's units: d = Levenshtein(canonical,
+perceived) (``text.canonical`` vs ``text.surface``: how far the learner strayed from the expected
+pronunciation) when the data dir has ``text.canonical``, else d = Levenshtein(surface reference,
+meaning reference), which needs the two to share units (not phones vs words). Utterances are grouped
 into distance bins; per bin and per output we report the pooled SO and DO error rates, DO - SO with a
 paired bootstrap 95% CI, and over all utterances the Spearman correlation between d and the
 per-utterance DO - SO error-rate difference.
@@ -35,7 +38,8 @@ from dualasr.data.datadir import read_kaldi_map, write_atomic
 from dualasr.analysis.stats import bootstrap_deltas, error_rate
 
 LANGS = ("ko", "en")
-UNITS = ("char", "word")
+UNITS = ("char", "word", "phone")
+CANONICAL_PERCEIVED, SURFACE_MEANING = "canonical-perceived", "surface-meaning"
 DEFAULT_BINS = "0,1-2,3-5,6-10,11+"
 
 
@@ -43,11 +47,12 @@ def units(text: str, lang: str, unit: str) -> str | List[str]:
     """The sequence the distance is counted on.
 
     ``char``: characters; spaces removed for ``ko`` (Korean spacing varies between transcribers),
-    kept (runs collapsed to one) for ``en``. ``word``: whitespace-separated words.
+    kept (runs collapsed to one) for ``en``. ``word``: whitespace-separated words; ``phone``:
+    whitespace-separated phones (a surface of word tokens).
     """
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}: expected one of {LANGS}")
-    if unit == "word":
+    if unit in ("word", "phone"):
         return text.split()
     if unit == "char":
         return "".join(text.split()) if lang == "ko" else " ".join(text.split())
@@ -294,6 +299,24 @@ def read_distances(data_dir: Path | str, lang: str, unit: str = "char") -> Dict[
             if u not in lack:
                 raise ValueError(f"{data_dir / lack_name}: utterance {u} is missing")
     return {u: distance(surface[u], meaning[u], lang, unit) for u in surface}
+
+
+def read_divergence(data_dir: Path | str, lang: str, unit: str = "char") -> Tuple[Dict[str, int], str]:
+    """uttid -> d in ``unit``s, and which distance it is: canonical-perceived (``text.canonical`` vs
+    ``text.surface``) when the data dir has ``text.canonical``, else surface-meaning; a phone unit
+    without ``text.canonical`` is an error (phones and words share no units)."""
+    data_dir = Path(data_dir)
+    if not (data_dir / "text.canonical").is_file():
+        if unit == "phone":
+            raise ValueError(f"{data_dir}: the surface is phones and there is no text.canonical: "
+                             "a surface-meaning distance would compare phones with words")
+        return read_distances(data_dir, lang, unit), SURFACE_MEANING
+    canon = read_kaldi_map(data_dir / "text.canonical")
+    surface = read_kaldi_map(data_dir / "text.surface")
+    for u in surface:
+        if u not in canon:
+            raise ValueError(f"{data_dir / 'text.canonical'}: utterance {u} is missing")
+    return {u: distance(surface[u], canon[u], lang, unit) for u in surface}, CANONICAL_PERCEIVED
 
 
 def read_utt_scores(path: Path | str) -> Dict[str, Tuple[int, int]]:

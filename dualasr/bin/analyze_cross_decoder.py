@@ -45,6 +45,7 @@ SWAP_HEADER = ["lang", "output", "encoder", "decoder", "metric", "n", "errors", 
 def _decode(expdir, enc_model, dec_model, lang, output, feats, a):
     """Hypotheses of ``output`` with the encoder of enc_model and the decoder+CTC of dec_model (None: skip)."""
     from dualasr.bin.dual_asr_inference import DualSpeech2Text
+    from dualasr.tasks.dual_asr import output_token_types
 
     model, args = load_model(first_model_dir(expdir, enc_model, lang), a.inference_model)
     if dec_model != enc_model:
@@ -55,8 +56,8 @@ def _decode(expdir, enc_model, dec_model, lang, output, feats, a):
             return None
         swap_in(model, donor, output)
     bpemodels = {o: getattr(args, f"bpemodel_{o}", None) for o in model.outputs}
-    s2t = DualSpeech2Text(model, token_type=args.token_type, bpemodels=bpemodels, beam_size=a.beam_size,
-                          ctc_weight=a.ctc_weight, outputs=[output])
+    s2t = DualSpeech2Text(model, token_type=output_token_types(args, model.outputs), bpemodels=bpemodels,
+                          beam_size=a.beam_size, ctc_weight=a.ctc_weight, outputs=[output])
     hyps = {}
     root = logging.getLogger()
     level, _ = root.level, root.setLevel(logging.ERROR)  # the beam search warns on every max-length hypothesis
@@ -84,10 +85,12 @@ def main(argv=None) -> int:
     p.add_argument("--inference_model", default="valid.acc.ave.pth")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from dualasr.tasks.dual_asr import output_token_types
+
     lang_sets = common_lang_sets(p, a)
     outdir = a.outdir or a.expdir / "analysis" / "cross_decoder"
     (outdir / "swap_hyps").mkdir(parents=True, exist_ok=True)
-    dec_rows, pool_rows, swap_rows, series = [], [], [], {}
+    dec_rows, pool_rows, swap_rows, series, first_metric = [], [], [], {}, {}
     for lang, test_set in lang_sets:
         feats = load_subset(a.dumpdir / test_set / "feats.scp", a.max_utts)
         for o in ("surface", "meaning"):
@@ -101,7 +104,9 @@ def main(argv=None) -> int:
             states = {}
             for m in (do, so):
                 model, args = load_model(first_model_dir(a.expdir, m, lang), a.inference_model)
-                tok = build_tokenizer(token_type=args.token_type, bpemodel=getattr(args, f"bpemodel_{o}", None))
+                metrics = metrics_for(lang, output_token_types(args)[o], o)  # PER for phone (word) tokens
+                tok = build_tokenizer(token_type=output_token_types(args)[o],
+                                      bpemodel=getattr(args, f"bpemodel_{o}", None))
                 conv = TokenIDConverter(token_list=model.token_lists[o])
                 ids = {u: text_to_ids(t, tok, conv) for u, t in refs.items()}
                 states[m] = decoder_states(model, o, feats, ids, a.max_tokens, a.seed, desc=f"teacher-force {m} {o}")
@@ -123,13 +128,14 @@ def main(argv=None) -> int:
                 if hyps is None:
                     continue
                 write_kaldi_map(outdir / "swap_hyps" / f"{lang}_{o}_{enc_m}+{dec_m}.txt", hyps.items())
-                for metric in metrics_for(lang):
+                first_metric[(lang, o)] = metrics[0]
+                for metric in metrics:
                     scores = score_set(refs, hyps, lang, metric, where=f"{lang} {o} enc {enc_m} dec {dec_m}")
                     e, n = sum(s.errors for s in scores), sum(s.ref_len for s in scores)
                     rate = 100.0 * e / n if n else float("nan")
                     swap_rows.append([lang, o, enc_m, dec_m, metric, len(scores), e, n, f"{rate:.4f}"])
-                print(f"{lang} {o}: encoder {enc_m} + decoder {dec_m}: {swap_rows[-len(metrics_for(lang))][-1]} % "
-                      f"{metrics_for(lang)[0]}", file=sys.stderr)
+                print(f"{lang} {o}: encoder {enc_m} + decoder {dec_m}: {swap_rows[-len(metrics)][-1]} % "
+                      f"{metrics[0]}", file=sys.stderr)
     if not swap_rows and not dec_rows:
         raise SystemExit(f"{a.expdir}: nothing to analyse (need trained {a.do_model}, so_surface, so_meaning)")
     write_atomic(outdir / "decoder_cka.csv",
@@ -140,8 +146,8 @@ def main(argv=None) -> int:
                            "Decoder CKA (teacher-forced): DO vs SO block i,\nand each block vs the encoder pooled by its cross-attention",
                            ylabel="linear CKA")
     first = {}
-    for r in swap_rows:  # one metric per language in the figure: the first of metrics_for(lang)
-        if r[4] == metrics_for(r[0])[0]:
+    for r in swap_rows:  # one metric per language and output in the figure: the first of metrics_for
+        if r[4] == first_metric[(r[0], r[1])]:
             first.setdefault((r[0], r[1], r[2], r[3]), dict(zip(SWAP_HEADER, r)))
     figures.swap_bars(outdir / "swap.png", list(first.values()), "Decoder swap: orange = decoder on another model's encoder")
     print(f"{outdir}: decoder_cka.csv, encoder_pooling.csv, swap.csv, decoder_cka.png, swap.png", file=sys.stderr)

@@ -29,13 +29,13 @@ from espnet2.text.token_id_converter import TokenIDConverter
 from tqdm import tqdm
 
 from dualasr.data.datadir import write_kaldi_map
-from dualasr.tasks.dual_asr import DualASRTask
+from dualasr.tasks.dual_asr import DualASRTask, output_token_types
 
 
 class DualSpeech2Text:
     """Holds a trained model and one beam search per output."""
 
-    def __init__(self, model, token_type: str = "char", bpemodels: Optional[Dict[str, str]] = None,
+    def __init__(self, model, token_type: str | Dict[str, str] = "char", bpemodels: Optional[Dict[str, str]] = None,
                  device: str = "cpu", beam_size: int = 4, ctc_weight: float = 0.3, maxlenratio: float = 0.0,
                  minlenratio: float = 0.0, outputs: Optional[Sequence[str]] = None, dtype: str = "float32"):
         self.model = model.eval().to(device=device, dtype=getattr(torch, dtype))
@@ -59,14 +59,17 @@ class DualSpeech2Text:
             )
             self.searches[o] = search.to(device=device, dtype=getattr(torch, dtype)).eval()
             self.converters[o] = TokenIDConverter(token_list=token_list)
-            self.tokenizers[o] = build_tokenizer(token_type=token_type, bpemodel=(bpemodels or {}).get(o))
+            # token_type: one for every output, or one per output ({"surface": "word", ...})
+            ttype = token_type[o] if isinstance(token_type, dict) else token_type
+            self.tokenizers[o] = build_tokenizer(token_type=ttype, bpemodel=(bpemodels or {}).get(o))
 
     @classmethod
     def from_files(cls, config: str, model_file: str, device: str = "cpu", **kwargs) -> "DualSpeech2Text":
         """Load a trained model (its training config.yaml and a .pth) and set up the searches."""
         model, args = DualASRTask.build_model_from_file(config, model_file, device)
         bpemodels = {o: getattr(args, f"bpemodel_{o}", None) for o in model.outputs}
-        return cls(model, token_type=args.token_type, bpemodels=bpemodels, device=device, **kwargs)
+        return cls(model, token_type=output_token_types(args, model.outputs), bpemodels=bpemodels, device=device,
+                   **kwargs)
 
     @torch.no_grad()
     def __call__(self, speech: torch.Tensor) -> Dict[str, str]:

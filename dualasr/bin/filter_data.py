@@ -1,9 +1,12 @@
 """Drop too-short and too-long utterances from a feature dir (the filter stage).
 
 ``python -m dualasr.bin.filter_data --src dump/fbank/org/train_ko --dst dump/fbank/train_ko
---min_frames 20 --max_frames 3000`` keeps an utterance when its frame count lies in the range and
-each transcription fits the CTC constraint (characters <= frames after 4x subsampling). It writes the
-kept subset of every per-utterance file, a fresh ``spk2utt``, and prints the count dropped per reason.
+--min_frames 20 --max_frames 3000 [--surface_token_type word]`` keeps an utterance when its frame
+count lies in the range and each transcription fits the CTC constraint (tokens <= frames after 4x
+subsampling). Tokens are counted as the output's tokenizer makes them: characters (spaces included,
+as ESPnet's char tokenizer emits ``<space>``; jamo with ``--decompose_hangul``) or, for ``word``
+(space-separated phones), whitespace-separated tokens; bpe is bounded by its characters. It writes
+the kept subset of every per-utterance file, a fresh ``spk2utt``, and prints the count dropped per reason.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from pathlib import Path
 
 from dualasr.data.datadir import read_kaldi_map, write_kaldi_map
 
-PER_UTT = ("feats.scp", "feats_shape", "utt2spk", "text.surface", "text.meaning", "wav.scp")
+PER_UTT = ("feats.scp", "feats_shape", "utt2spk", "text.surface", "text.meaning", "text.canonical", "wav.scp")
+
+
+def n_tokens(text: str, token_type: str, form: str) -> int:
+    """How many tokens the output's tokenizer makes of ``text`` (an upper bound for bpe)."""
+    if token_type == "word":
+        return len(text.split())
+    return len(unicodedata.normalize(form, text))
 
 
 def main(argv=None) -> int:
@@ -28,6 +38,9 @@ def main(argv=None) -> int:
     p.add_argument("--max_frames", type=int, default=3000)
     p.add_argument("--subsampling", type=int, default=4)
     p.add_argument("--decompose_hangul", action="store_true", help="count jamo (NFD), as the jamo tokenizer does")
+    for o in ("surface", "meaning"):
+        p.add_argument(f"--{o}_token_type", default="char", choices=["char", "bpe", "unigram", "word"],
+                       help=f"how the {o} output is tokenized (word: space-separated tokens)")
     a = p.parse_args(argv)
     form = "NFD" if a.decompose_hangul else "NFC"
     shapes = {k: int(v.split(",")[0]) for k, v in read_kaldi_map(a.src / "feats_shape").items()}
@@ -39,8 +52,9 @@ def main(argv=None) -> int:
             dropped[f"shorter than {a.min_frames} frames"] += 1
         elif n > a.max_frames:
             dropped[f"longer than {a.max_frames} frames"] += 1
-        elif any(len(unicodedata.normalize(form, t[uttid])) > n // a.subsampling for t in texts.values()):
-            dropped["more characters than frames after subsampling"] += 1
+        elif any(n_tokens(t[uttid], getattr(a, f"{o}_token_type"), form) > n // a.subsampling
+                 for o, t in texts.items()):
+            dropped["more tokens than frames after subsampling"] += 1
         else:
             keep.append(uttid)
     if not keep:

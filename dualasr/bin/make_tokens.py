@@ -19,7 +19,8 @@ from pathlib import Path
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--text", type=Path, required=True, help="uttid text lines")
-    p.add_argument("--token_type", choices=["char", "bpe", "unigram"], default="char")
+    p.add_argument("--token_type", choices=["char", "bpe", "unigram", "word"], default="char",
+                   help="word: whitespace-separated tokens (e.g. phones, one phone one token)")
     p.add_argument("--vocab_size", type=int, default=100, help="bpe/unigram only")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--decompose_hangul", action="store_true", help="tokens over jamo (Unicode NFD)")
@@ -30,7 +31,7 @@ def main(argv=None) -> int:
         text_file = a.out / ".text.nfd"
         text_file.write_text(unicodedata.normalize("NFD", a.text.read_text(encoding="utf-8")), encoding="utf-8")
     extra = []
-    if a.token_type != "char":
+    if a.token_type in ("bpe", "unigram"):
         import sentencepiece as spm
 
         with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as f:
@@ -46,7 +47,7 @@ def main(argv=None) -> int:
     tmp = a.out / ".tokens.txt.tmp"
     subprocess.run(
         [sys.executable, "-m", "espnet2.bin.tokenize_text", "--token_type",
-         "bpe" if a.token_type != "char" else "char", "--input", str(text_file), "--output", str(tmp),
+         "bpe" if a.token_type == "unigram" else a.token_type, "--input", str(text_file), "--output", str(tmp),
          "--field", "2-", "--cleaner", "none", "--write_vocabulary", "true",
          "--add_symbol", "<blank>:0", "--add_symbol", "<unk>:1", "--add_symbol", "<sos/eos>:-1", *extra],
         check=True,

@@ -24,9 +24,9 @@ import numpy as np
 from dualasr.analysis.layout import SO_MODELS, model_dirs, pooled_utt_errors
 from dualasr.analysis.stats import paired_bootstrap
 from dualasr.data.datadir import write_atomic
-from dualasr.report.tables import cell_values, gather, main_table, to_markdown
+from dualasr.report.tables import cell_values, gather, gather_mdd, main_table, mdd_table, to_markdown
 
-METRIC_NAMES = {"cer": "CER", "cer_space": "CER (with spaces)", "wer": "WER"}
+METRIC_NAMES = {"cer": "CER", "cer_space": "CER (with spaces)", "wer": "WER", "per": "PER"}
 SIG_HEADER = ["lang", "output", "metric", "test_set", "seeds", "n", "so_rate", "do_rate", "delta", "ci_low",
               "ci_high", "p_value"]
 
@@ -82,14 +82,16 @@ def _is_text(v) -> bool:
 
 def significance(expdir: Path, lang_sets: Sequence[Tuple[str, str]], metrics: Dict[str, Sequence[str]],
                  do_model: str = "do", n_boot: int = 1000, seed: int = 0) -> List[Dict[str, object]]:
-    """Paired bootstrap of SO vs DO per language, output and metric (utterance errors summed over seeds)."""
+    """Paired bootstrap of SO vs DO per language, output and metric (utterance errors summed over seeds).
+
+    ``metrics`` maps ``(lang, output)`` to the metrics scored for that output."""
     rows = []
     for lang, test_set in lang_sets:
         for o in ("surface", "meaning"):
             so_m = SO_MODELS[o]
             if not model_dirs(expdir, so_m, lang) or not model_dirs(expdir, do_model, lang):
                 continue
-            for metric in metrics.get(lang, ()):
+            for metric in metrics.get((lang, o), ()):
                 so = pooled_utt_errors(expdir, so_m, lang, test_set, o, metric)
                 do = pooled_utt_errors(expdir, do_model, lang, test_set, o, metric)
                 if set(so) != set(do):
@@ -111,12 +113,13 @@ def _change(delta: float) -> str:
 
 
 def sentences_main(results: List[dict], sig: List[Dict[str, object]], do_model: str = "do") -> List[str]:
-    """One sentence per language and output on the main table's first metric (CER)."""
-    out = []
+    """One sentence per language and output on the main table's first metric (CER, or PER for phones)."""
+    out, seen = [], set()
     for line in main_table(results):
         lang, o, metric = line["lang"], line["output"], line["metric"]
-        if metric != "cer":
+        if (lang, o) in seen:
             continue
+        seen.add((lang, o))
         so = cell_values(results, lang, SO_MODELS[o], o, metric)
         do = cell_values(results, lang, do_model, o, metric)
         if not so or not do:
@@ -132,20 +135,24 @@ def sentences_main(results: List[dict], sig: List[Dict[str, object]], do_model: 
 
 
 def sentences_divergence(bins: List[Dict[str, str]], corr: List[Dict[str, str]]) -> List[str]:
-    """Per language and output (character distance): the gap at the first and last non-empty bin, and ρ."""
+    """Per language and output (character distance, or phones): the gap at the first and last
+    non-empty bin, and ρ; each sentence names the distance (canonical–perceived or surface–meaning)."""
     out = []
-    for lang, o in dict.fromkeys((r["lang"], r["output"]) for r in bins if r["unit"] == "char"):
-        sel = [r for r in bins if (r["lang"], r["output"], r["unit"]) == (lang, o, "char") and int(r["n"]) > 0]
+    first_unit = ("char", "phone")
+    for lang, o in dict.fromkeys((r["lang"], r["output"]) for r in bins if r["unit"] in first_unit):
+        sel = [r for r in bins if (r["lang"], r["output"]) == (lang, o) and r["unit"] in first_unit and int(r["n"]) > 0]
         if not sel:
             continue
         first, last = sel[0], sel[-1]
+        unit = first["unit"]
         metric = METRIC_NAMES.get(first["metric"], first["metric"])
-        s = (f"In {lang}, DO − SO {o} {metric} is {float(first['delta']):+.2f} points at distance {first['bin']} "
-             f"(n = {first['n']})")
+        which = first.get("distance", "surface-meaning").replace("-", "–")
+        s = (f"In {lang} ({which} distance in {unit}s), DO − SO {o} {metric} is {float(first['delta']):+.2f} points "
+             f"at distance {first['bin']} (n = {first['n']})")
         if last is not first:
             s += f" and {float(last['delta']):+.2f} points at distance {last['bin']} (n = {last['n']})"
         for c in corr:
-            if (c["lang"], c["output"], c["unit"]) == (lang, o, "char"):
+            if (c["lang"], c["output"], c["unit"]) == (lang, o, unit):
                 if math.isnan(float(c["rho"])):
                     s += "; Spearman ρ is undefined (distance or per-utterance gap constant, or under 3 utterances)"
                 else:
@@ -201,8 +208,6 @@ def _copy(src: Path, dst: Path) -> None:
 def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Optional[Path] = None,
                  do_model: str = "do", n_boot: int = 1000) -> Path:
     """Write exp/report/ and return the path of its README.md."""
-    from dualasr.scoring import metrics_for
-
     expdir = Path(expdir)
     outdir = Path(outdir or expdir / "report")
     ana = expdir / "analysis"
@@ -214,15 +219,23 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
                r["test_set"] == dict(lang_sets)[r["lang"]]]
     outdir.mkdir(parents=True, exist_ok=True)
     main = main_table(results)
-    sig = significance(expdir, lang_sets, {lang: metrics_for(lang) for lang in langs}, do_model, n_boot)
+    metrics: Dict[Tuple[str, str], List[str]] = {}  # what stage 9 scored: per output (PER for phone tokens)
+    for r in results:
+        if r["metric"] not in metrics.setdefault((r["lang"], r["output"]), []):
+            metrics[(r["lang"], r["output"])].append(r["metric"])
+    sig = significance(expdir, lang_sets, metrics, do_model, n_boot)
     bins, corr = read_csv(ana / "divergence" / "bins.csv"), read_csv(ana / "divergence" / "spearman.csv")
     diag = read_csv(ana / "cka" / "diagonal.csv")
     swap, dec = read_csv(ana / "cross_decoder" / "swap.csv"), read_csv(ana / "cross_decoder" / "decoder_cka.csv")
 
     tables = [  # (file stem, title, rows): the paper's order
         ("main", "Error rates (%) of SO and DO models, and DO − SO", main),
+        ("mdd", "Mispronunciation detection (surface output; %): prompted and prompt-free canonical forms",
+         mdd_table([r for r in gather_mdd(expdir) if r["lang"] in langs
+                    and r["test_set"] == dict(lang_sets)[r["lang"]]])),
         ("significance", "Paired bootstrap of DO vs SO (utterances resampled; delta and CI in points)", sig),
-        ("divergence", "DO − SO by surface–meaning edit distance (points, bootstrap 95 % CI)", bins),
+        ("divergence", "DO − SO by edit distance: canonical–perceived where the test set has text.canonical, "
+                       "else surface–meaning (column distance; points, bootstrap 95 % CI)", bins),
         ("divergence_spearman", "Spearman ρ of distance vs the per-utterance DO − SO gap", corr),
         ("cka_summary", "Encoder linear CKA, layer i vs layer i", diag),
         ("decoder_swap", "Decoder swap: error rates (%) of each encoder + decoder", swap),
@@ -264,7 +277,7 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
 
     section("1. SO vs DO error rates", sentences_main(results, sig, do_model), [], "no scores")
     readme.append(to_markdown(main))
-    section("2. Surface–meaning divergence", sentences_divergence(bins, corr), copied.get("divergence", []),
+    section("2. Divergence (edit distance in the surface's units)", sentences_divergence(bins, corr), copied.get("divergence", []),
             "stage 10 (divergence) has not run")
     section("3. Encoder representation similarity (CKA)", sentences_cka(diag), copied.get("cka", []),
             "stage 11 (cka) has not run")

@@ -19,7 +19,7 @@ from dualasr.data.datadir import write_atomic
 
 LANG_ORDER = ("ko", "en")
 OUTPUT_ORDER = ("surface", "meaning")
-METRIC_ORDER = ("cer", "cer_space", "wer")
+METRIC_ORDER = ("cer", "per", "cer_space", "wer")
 
 
 def gather(expdir: Path) -> List[dict]:
@@ -27,6 +27,42 @@ def gather(expdir: Path) -> List[dict]:
     for f in sorted(Path(expdir).glob("*/decode_*/score_*/score.json")):
         rows.extend(json.loads(f.read_text(encoding="utf-8")))
     return rows
+
+
+def gather_mdd(expdir: Path) -> List[dict]:
+    """The MDD rows of stage 9 (``score_surface/mdd.json``; ``metric`` is ``mdd``, ``mode`` prompted
+    or prompt-free, with the TA/FR/FA/TR counts)."""
+    rows = []
+    for f in sorted(Path(expdir).glob("*/decode_*/score_surface/mdd.json")):
+        rows.extend(json.loads(f.read_text(encoding="utf-8")))
+    return rows
+
+
+MDD_MODES = ("prompted", "prompt-free")
+
+
+def mdd_table(rows: List[dict]) -> List[Dict[str, str]]:
+    """Mispronunciation detection per language, model and canonical source (counts pooled over
+    test sets and seeds): SO (so_surface) against the dual models, prompted and prompt-free."""
+    from dualasr.scoring import MDD_COUNTS, mdd_metrics
+
+    rows = [r for r in rows if r.get("metric") == "mdd"]
+    table = []
+    models = ["so_surface"] + dual_models(rows)
+    for lang in _order({r["lang"] for r in rows}, LANG_ORDER):
+        for mode in _order({r["mode"] for r in rows if r["lang"] == lang}, MDD_MODES):
+            for m in models:
+                sel = [r for r in rows if (r["lang"], r["mode"], r["model"]) == (lang, mode, m)]
+                if not sel:
+                    continue
+                c = {k: sum(r[k] for r in sel) for k in MDD_COUNTS}
+                v = mdd_metrics(c)
+                name = "SO" if m == "so_surface" else "DO" if m == "do" else m
+                table.append({"lang": lang, "model": name, "canonical": mode,
+                              **{k: str(c[k]) for k in ("TA", "FR", "FA", "TR")},
+                              **{k: f"{v[k]:.2f}" for k in ("precision", "recall", "f1")},
+                              "diagnosis": f"{v['diag_acc']:.2f}"})
+    return table
 
 
 def write_results_json(path: Path, rows: List[dict]) -> None:
@@ -91,7 +127,8 @@ def to_markdown(table: List[Dict[str, str]], title: Optional[str] = None) -> str
     cols = list(table[0].keys())
     out = [f"## {title}\n"] if title else []
     out.append("| " + " | ".join(cols) + " |")
-    out.append("|" + "|".join("---" if c in ("lang", "output", "metric") else "---:" for c in cols) + "|")
+    out.append("|" + "|".join("---" if c in ("lang", "output", "metric", "model", "canonical") else "---:"
+                               for c in cols) + "|")
     for line in table:
         out.append("| " + " | ".join(line.get(c, "–") for c in cols) + " |")
     return "\n".join(out) + "\n"

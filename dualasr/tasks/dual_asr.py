@@ -53,6 +53,12 @@ class DualTextPreprocessor(MutliTokenizerCommonPreprocessor):
         return super()._text_process(data)
 
 
+def output_token_types(args: argparse.Namespace, outputs=OUTPUTS) -> Dict[str, str]:
+    """The token type of each output: ``--<output>_token_type`` where given, else ``--token_type``
+    (e.g. ``--surface_token_type word`` for space-separated phones, one phone one token)."""
+    return {o: getattr(args, f"{o}_token_type", None) or args.token_type for o in outputs}
+
+
 def _load_token_list(value, name: str) -> List[str]:
     if isinstance(value, str):
         with open(value, encoding="utf-8") as f:
@@ -89,6 +95,9 @@ class DualASRTask(AbsTask):
         group = parser.add_argument_group(description="Preprocess related")
         group.add_argument("--use_preprocessor", type=str2bool, default=True)
         group.add_argument("--token_type", type=str, default="char", choices=["char", "bpe", "word"])
+        for o in OUTPUTS:
+            group.add_argument(f"--{o}_token_type", type=str_or_none, default=None, choices=["char", "bpe", "word", None],
+                               help=f"token type of the {o} output (default: --token_type)")
         group.add_argument("--cleaner", type=str_or_none, default=None, choices=[None, "tacotron"])
         group.add_argument("--decompose_hangul", type=str2bool, default=False,
                            help="tokenize Hangul as jamo (Unicode NFD); hypotheses are recomposed (NFC)")
@@ -109,7 +118,7 @@ class DualASRTask(AbsTask):
         return DualTextPreprocessor(
             train=train,
             decompose_hangul=getattr(args, "decompose_hangul", False),
-            token_type=[args.token_type] * len(outputs),
+            token_type=[output_token_types(args)[o] for o in outputs],
             token_list=[getattr(args, f"token_list_{o}") for o in outputs],
             bpemodel=[getattr(args, f"bpemodel_{o}") for o in outputs],
             text_name=[f"text_{o}" for o in outputs],

@@ -5,12 +5,12 @@
 #   2 speed perturb   data/<train>_sp (only with --speed_perturb_factors "0.9 1.0 1.1")
 #   3 features        80-dim fbank, kaldiio ark/scp under dump/fbank/org/<set>, CMVN stats
 #   4 filter          drop too-short/too-long utterances -> dump/fbank/<set>
-#   5 tokenizers      one token list per output: data/token_list/<lang>/<output>_<token_type>
+#   5 tokenizers      one token list per output: data/token_list/<lang>/<output>_<token type of the output>
 #   6 collect stats   ESPnet collect_stats mode: shape files for batching
 #   7 train           each model of --models, e.g. "so_surface so_meaning do do_branch"
 #   8 decode          each test set, model and output (a DO model encodes once for both)
-#   9 score           CER (and WER for en), per-utterance alignments, exp/results.{json,md}
-#  10 divergence      DO - SO by surface-meaning edit distance bins -> exp/analysis/divergence
+#   9 score           CER (and WER for en; PER for phones), MDD on the surface, exp/results.{json,md}
+#  10 divergence      DO - SO by edit-distance bins (canonical-perceived, or surface-meaning) -> exp/analysis/divergence
 #  11 analysis        encoder CKA (exp/analysis/cka), cross-task decoders (exp/analysis/cross_decoder)
 #  12 report          tables, figures and README under exp/report
 set -euo pipefail
@@ -37,7 +37,9 @@ speed_perturb_factors=""
 fs=16000
 min_frames=20          # filter: 0.2 s
 max_frames=3000        # filter: 30 s
-token_type=char        # char | bpe | unigram
+token_type=char        # char | bpe | unigram | word (whitespace-separated tokens)
+surface_token_type=""  # token type of the surface output (default: --token_type); word: space-separated phones
+meaning_token_type=""  # token type of the meaning output (default: --token_type)
 hangul=jamo            # Korean tokens: jamo (Unicode NFD; hypotheses recomposed) | syllable
 vocab_size=100         # bpe/unigram
 models="so_surface so_meaning do do_branch"
@@ -56,6 +58,7 @@ seeds=""               # e.g. "1 2 3": train every model once per seed (default:
 datadir=data
 dumpdir=dump
 expdir=exp
+mdd_lexicon=""         # stage 9: WORD PHONE... lexicon for prompt-free MDD on a phone surface
 divergence_bins="0,1-2,3-5,6-10,11+"  # stage 10: edit-distance bins
 analysis_max_utts=200  # stage 11: test utterances for the encoder CKA
 swap_max_utts=100      # stage 11: test utterances for the decoder-state CKA and the decoder swap
@@ -83,8 +86,14 @@ run_stage() {  # run_stage N name: true when stage N is selected
 train_name() { if [ -n "$speed_perturb_factors" ]; then echo "$(set_name "$train_set" "$1")_sp"; else set_name "$train_set" "$1"; fi; }
 # Korean is tokenized as jamo (--hangul jamo, the default) or as syllables (--hangul syllable)
 jamo() { [ "$1" = ko ] && [ "$hangul" = jamo ]; }  # jamo LANG
+ttype_of() {  # ttype_of OUTPUT: the token type of that output
+  local v; eval "v=\${${1}_token_type}"; echo "${v:-$token_type}"
+}
 tokens_of() {  # tokens_of LANG OUTPUT: the token list dir
-  if jamo "$1"; then echo "$datadir/token_list/$1/${2}_${token_type}_jamo"; else echo "$datadir/token_list/$1/${2}_${token_type}"; fi
+  if jamo "$1"; then echo "$datadir/token_list/$1/${2}_$(ttype_of "$2")_jamo"; else echo "$datadir/token_list/$1/${2}_$(ttype_of "$2")"; fi
+}
+ttype_args() {  # ttype_args [SED]: --surface_token_type X --meaning_token_type Y (unigram read as bpe with SED)
+  local o; for o in surface meaning; do echo "--${o}_token_type $(ttype_of "$o" | sed "${1:-}")"; done
 }
 is_test_set() {  # is_test_set SET LANG
   local t; for t in $test_sets; do [ "$(set_name "$t" "$2")" = "$1" ] && [ "$t" != "$dev_set" ] && return 0; done; return 1
@@ -132,12 +141,13 @@ if run_stage 3 "features: 80-dim fbank + CMVN stats into $dumpdir/fbank/org"; th
         python -m dualasr.bin.make_fbank --data "$datadir/$s" --out "$out" --nj "$nj" --job JOB --fs "$fs"
       python -m dualasr.bin.make_fbank --out "$out" --nj "$nj" --merge
       for f in wav.scp utt2spk spk2utt text.surface text.meaning; do cp "$datadir/$s/$f" "$out/$f"; done
+      if [ -f "$datadir/$s/text.canonical" ]; then cp "$datadir/$s/text.canonical" "$out/"; fi
       mark_done "$dumpdir/.done/feats_$s"
     done
   done
 fi
 
-if run_stage 4 "filter too-short (<$min_frames frames) and too-long (>$max_frames) utterances"; then
+if run_stage 4 "filter too-short (<$min_frames frames) and too-long (>$max_frames) utterances, and texts of more tokens than frames"; then
   for l in $langs; do
     for s in $(all_sets "$l"); do
       if is_done "$dumpdir/.done/filter_$s"; then log "filter of $s already done"; continue; fi
@@ -146,20 +156,20 @@ if run_stage 4 "filter too-short (<$min_frames frames) and too-long (>$max_frame
         rm -rf "$dumpdir/fbank/$s"; cp -r "$dumpdir/fbank/org/$s" "$dumpdir/fbank/$s"; rm -rf "$dumpdir/fbank/$s/log"
       else
         python -m dualasr.bin.filter_data --src "$dumpdir/fbank/org/$s" --dst "$dumpdir/fbank/$s" \
-          --min_frames "$min_frames" --max_frames "$max_frames" $(jamo "$l" && echo --decompose_hangul)
+          --min_frames "$min_frames" --max_frames "$max_frames" $(ttype_args) $(jamo "$l" && echo --decompose_hangul)
       fi
       mark_done "$dumpdir/.done/filter_$s"
     done
   done
 fi
 
-if run_stage 5 "tokenizers ($token_type): one token list per output"; then
+if run_stage 5 "tokenizers (surface $(ttype_of surface), meaning $(ttype_of meaning)): one token list per output"; then
   for l in $langs; do
     for o in surface meaning; do
       tdir=$(tokens_of "$l" "$o")
       if is_done "$datadir/.done/tokens_$(basename "$tdir")_$l"; then log "token list $tdir already done"; continue; fi
       python -m dualasr.bin.make_tokens --text "$dumpdir/fbank/$(train_name "$l")/text.$o" \
-        --token_type "$token_type" --vocab_size "$vocab_size" --out "$tdir" $(jamo "$l" && echo --decompose_hangul)
+        --token_type "$(ttype_of "$o")" --vocab_size "$vocab_size" --out "$tdir" $(jamo "$l" && echo --decompose_hangul)
       mark_done "$datadir/.done/tokens_$(basename "$tdir")_$l"
     done
   done
@@ -186,7 +196,7 @@ token_args() {  # token_args LANG OUTPUTS...: token lists (+ sentencepiece model
   local l=$1 o; shift
   for o in "$@"; do
     echo "--token_list_$o $(tokens_of "$l" "$o")/tokens.txt"
-    [ "$token_type" = char ] || echo "--bpemodel_$o $(tokens_of "$l" "$o")/bpe.model"
+    case "$(ttype_of "$o")" in bpe|unigram) echo "--bpemodel_$o $(tokens_of "$l" "$o")/bpe.model";; esac
   done
   if jamo "$l"; then echo "--decompose_hangul true"; fi
 }
@@ -198,7 +208,7 @@ if run_stage 6 "collect stats (ESPnet collect_stats mode): shape files for batch
     tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
     rm -rf "$out"; mkdir -p "$out/log"
     ${train_cmd} "$out/log/stats.log" python -m dualasr.bin.dual_asr_train --collect_stats true \
-      --config "$(train_yaml)" --normalize none --token_type "$(echo $token_type | sed 's/unigram/bpe/')" \
+      --config "$(train_yaml)" --normalize none --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(ttype_args s/unigram/bpe/) \
       $(token_args "$l" surface meaning) \
       $(data_args train "$tr" "$l" surface meaning) $(data_args valid "$dv" "$l" surface meaning) \
       --train_shape_file "$dumpdir/fbank/$tr/feats_shape" --valid_shape_file "$dumpdir/fbank/$dv/feats_shape" \
@@ -237,7 +247,7 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
         # shellcheck disable=SC2086
         ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
           --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$dumpdir/fbank/$tr/cmvn.npz" \
-          --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(token_args "$l" $outputs) \
+          --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(ttype_args s/unigram/bpe/) $(token_args "$l" $outputs) \
           $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
           --seed "$s" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
         [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
@@ -276,7 +286,7 @@ if run_stage 8 "decode: each test set, model and output"; then
   done
 fi
 
-if run_stage 9 "score: CER (and WER for en) per output; exp/results.{json,md}"; then
+if run_stage 9 "score: CER (WER for en, PER for phone tokens) per output, MDD on the surface; exp/results.{json,md}"; then
   for l in $langs; do
     for m in $models; do
       for s in $seed_list; do
@@ -284,7 +294,8 @@ if run_stage 9 "score: CER (and WER for en) per output; exp/results.{json,md}"; 
         for t in $test_sets; do
           ts=$(set_name "$t" "$l")
           python -m dualasr.bin.score --ref_dir "$dumpdir/fbank/$ts" --decode_dir "$dir/decode_$ts" \
-            --lang "$l" --model "$m" $( [ -n "$seeds" ] && echo "--seed $s" )
+            --lang "$l" --model "$m" $( [ -n "$seeds" ] && echo "--seed $s" ) $(ttype_args) \
+            $( [ -n "$mdd_lexicon" ] && echo "--lexicon $mdd_lexicon" )
         done
       done
     done
@@ -305,7 +316,7 @@ if run_stage 10 "divergence: DO - SO by surface-meaning edit distance ($divergen
   if is_done "$expdir/.done/divergence"; then log "divergence already done ($expdir/analysis/divergence)"
   elif analysis_models_trained; then
     python -m dualasr.bin.analyze_divergence --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
-      --bins "$divergence_bins" --outdir "$expdir/analysis/divergence"
+      --bins "$divergence_bins" --surface_token_type "$(ttype_of surface)" --outdir "$expdir/analysis/divergence"
     mark_done "$expdir/.done/divergence"
   fi
 fi
