@@ -10,6 +10,8 @@ text, utt2spk) and writes ``data/train`` and ``data/test``; there is no dev set.
   outside the phone set, keeps the canonical phone and is counted in the log); without
   scores.json, the canonical phones of ``resource/text-phone``. The log says which was used.
 - canonical (``text.canonical``) = the canonical phones of ``resource/text-phone`` in the same form;
+- ``resource/lexicon.txt`` is copied to ``<out_dir>/local/lexicon.txt`` (prompt-free MDD in stage 9
+  turns a model's meaning hypothesis into phones with it);
 - utterance id = ``<speaker>-<corpus id>``, speaker = the corpus' utt2spk value.
 """
 
@@ -25,7 +27,7 @@ try:
 except ImportError:  # run as a script: python local/speechocean762.py
     import common as C
 
-from dualasr.data.datadir import Utterance
+from dualasr.data.datadir import Utterance, write_atomic
 from dualasr.text.normalize import normalize_en
 
 PROG = "speechocean762"
@@ -116,6 +118,11 @@ def prepare(corpus_dir: Path, out_dir: Path, wav_dir: Path | None = None, nj: in
     for what, n in sorted(notes.items()):
         C.log(PROG, f"{what}: {n}")
     C.write_sets(PROG, out_dir, sets)
+    lexicon = corpus_dir / "resource" / "lexicon.txt"
+    if lexicon.is_file():
+        (out_dir / "local").mkdir(parents=True, exist_ok=True)
+        write_atomic(out_dir / "local" / "lexicon.txt", lexicon.read_text(encoding="utf-8"))
+        C.log(PROG, f"lexicon for prompt-free MDD: {out_dir / 'local' / 'lexicon.txt'}")
     C.report_drops(PROG, drops)
 
 

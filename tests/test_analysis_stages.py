@@ -76,15 +76,18 @@ def test_divergence_bins_from_hypotheses(recipe, lang):
     d = recipe["dir"]
     ref_dir = d / "dump" / "fbank" / f"test_{lang}"
     surf, mean = read_kaldi_map(ref_dir / "text.surface"), read_kaldi_map(ref_dir / "text.meaning")
+    # the embedded corpus has text.canonical: d = Levenshtein(canonical, perceived surface)
+    canon = read_kaldi_map(ref_dir / "text.canonical")
     rows = [r for r in _csv(d / "exp" / "analysis" / "divergence" / "bins.csv")
             if r["unit"] == "char" and r["lang"] == lang]
     assert [r["bin"] for r in rows[:5]] == ["0", "1-2", "3-5", "6-10", ">10"]
+    assert {r["distance"] for r in rows} == {"canonical-perceived"}
     bounds = {"0": (0, 0), "1-2": (1, 2), "3-5": (3, 5), "6-10": (6, 10), ">10": (11, 10**9)}
     checked = 0
     for r in rows:
         lo, hi = bounds[r["bin"]]
         ids = sorted(u for u in surf if lo <= Levenshtein.distance(_prep(surf[u], lang, "cer"),
-                                                                   _prep(mean[u], lang, "cer")) <= hi)
+                                                                   _prep(canon[u], lang, "cer")) <= hi)
         assert int(r["n"]) == len(ids)
         if not ids:
             continue

@@ -71,9 +71,38 @@ def test_results_json_has_every_model_output_and_language(mini_l2_tiny):
                     assert (lang, model, o, m) in have, (lang, model, o, m)
             assert not any(r["model"] == model and r["lang"] == lang and r["output"] not in outputs for r in rows)
     for r in rows:
-        assert math.isfinite(r["value"]) and r["n"] == 10 and r["errors"] >= 0
+        if r["metric"] != "mdd":
+            assert math.isfinite(r["value"]) and r["n"] == 10 and r["errors"] >= 0
     table = (mini_l2_tiny / "exp" / "results.md").read_text()
     assert "| ko | surface | cer |" in table and "| en | meaning | wer |" in table
+
+
+def test_mdd_table_prompted_and_prompt_free(mini_l2_tiny):
+    """Stage 9 scores mispronunciation detection for every surface model (prompted: text.canonical)
+    and for the dual models also prompt-free (canonical form of their own meaning hypothesis)."""
+    rows = [r for r in json.loads((mini_l2_tiny / "exp" / "results.json").read_text()) if r["metric"] == "mdd"]
+    assert {(r["lang"], r["model"], r["mode"]) for r in rows} == {
+        (lang, m, mode) for lang in LANGS for m in ("so_surface", "do", "do_branch")
+        for mode in ("prompted", "prompt-free") if m != "so_surface" or mode == "prompted"}
+    for r in rows:
+        assert r["n"] == 10 and min(r[k] for k in ("TA", "FR", "FA", "TR")) >= 0
+        assert r["TA"] + r["FR"] + r["FA"] + r["TR"] > 0 and r["diag_correct"] <= r["TR"]
+        if r["TR"]:
+            assert r["precision"] == pytest.approx(100 * r["TR"] / (r["TR"] + r["FR"]), abs=1e-3)
+            assert r["recall"] == pytest.approx(100 * r["TR"] / (r["TR"] + r["FA"]), abs=1e-3)
+    # prompted counts sum to the canonical length: one decision per canonical unit (spaces removed)
+    for lang in LANGS:
+        canon = read_kaldi_map(mini_l2_tiny / "dump" / "fbank" / f"test_{lang}" / "text.canonical")
+        n_units = sum(len("".join(t.split())) for t in canon.values())
+        for r in rows:
+            if r["lang"] == lang and r["mode"] == "prompted":
+                assert r["TA"] + r["FR"] + r["FA"] + r["TR"] == n_units, r
+    table = (mini_l2_tiny / "exp" / "results.md").read_text()
+    assert "Mispronunciation detection" in table
+    for lang in LANGS:
+        for model, mode in (("SO", "prompted"), ("DO", "prompted"), ("DO", "prompt-free"),
+                            ("do_branch", "prompted"), ("do_branch", "prompt-free")):
+            assert f"| {lang} | {model} | {mode} |" in table, (lang, model, mode)
 
 
 def test_rerun_is_a_noop(mini_l2_tiny):

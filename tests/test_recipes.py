@@ -256,12 +256,29 @@ def test_speechocean762_mini_end_to_end(tmp_path):
     n = {s: len(lines(d / s / "wav.scp")) for s in ("train", "test", "train_nodev", "dev")}
     assert n["train"] == 240 and n["test"] == 80
     assert n["train_nodev"] + n["dev"] == 240 and n["dev"] == 20   # 1 of 12 speakers, 20 utterances each
+    # phones are word tokens: one phone one token in the token list, and the filter counts phones
+    phones = (recipe / "data" / "token_list" / "en" / "surface_word" / "tokens.txt").read_text().split()
+    assert "AH" in phones and "A" not in phones and (recipe / "data" / "token_list" / "en" / "meaning_char").is_dir()
+    assert "train_nodev: kept 220 of 220 utterances" in r.stderr
+    assert lines(recipe / "dump" / "fbank" / "test" / "text.canonical") == lines(d / "test" / "text.canonical")
     rows = json.loads((recipe / "exp" / "results.json").read_text())
     expected = {("so_surface", "surface"), ("so_meaning", "meaning"), ("do", "surface"), ("do", "meaning"),
                 ("do_branch", "surface"), ("do_branch", "meaning")}
     for model, output in expected:
-        mine = [x for x in rows if (x["model"], x["output"], x["test_set"]) == (model, output, "test")]
-        assert {x["metric"] for x in mine} == {"cer", "wer"}, (model, output)
+        mine = [x for x in rows if (x["model"], x["output"], x["test_set"]) == (model, output, "test")
+                and x["metric"] != "mdd"]
+        assert {x["metric"] for x in mine} == ({"per"} if output == "surface" else {"cer", "wer"}), (model, output)
         for x in mine:
             assert x["lang"] == "en" and x["n"] == 80 and math.isfinite(x["value"]) and x["ref_len"] > 0, x
     assert {(x["model"], x["output"]) for x in rows} == expected
+    # MDD: prompted (text.canonical = resource/text-phone) for every surface model, prompt-free
+    # (the meaning hypothesis through the corpus lexicon) for the dual models
+    mdd = {(x["model"], x["mode"]): x for x in rows if x["metric"] == "mdd"}
+    assert set(mdd) == {("so_surface", "prompted"), ("do", "prompted"), ("do", "prompt-free"),
+                        ("do_branch", "prompted"), ("do_branch", "prompt-free")}
+    for x in mdd.values():
+        assert x["n"] == 80 and x["TA"] + x["FR"] + x["FA"] + x["TR"] > 0, x
+    # without scores.json the perceived phones are the canonical ones: nothing is mispronounced
+    assert all(x["FA"] == x["TR"] == 0 for k, x in mdd.items() if k[1] == "prompted")
+    table = (recipe / "exp" / "results.md").read_text()
+    assert "| en | DO | prompt-free |" in table and "| en | SO | prompted |" in table

@@ -36,7 +36,7 @@ def test_decode_and_score_on_slurm_match_local_run(slurm_cluster, decoded_locall
         lines = local_hyps[o].splitlines()
         assert len(lines) == n_test, (o, lines)
         assert any(len(line.split(maxsplit=1)) == 2 for line in lines), f"every {o} hypothesis is empty"
-    assert {(r["output"], r["metric"]) for r in local_results} == {
+    assert {(r["output"], r["metric"]) for r in local_results if r["metric"] != "mdd"} == {
         (o, m) for o in OUTPUTS for m in ("cer", "wer")}
     assert not (ddir / "logdir/q").exists(), "the local run must not have gone through Slurm"
 

@@ -287,6 +287,7 @@ if run_stage 8 "decode: each test set, model and output"; then
 fi
 
 if run_stage 9 "score: CER (WER for en, PER for phone tokens) per output, MDD on the surface; exp/results.{json,md}"; then
+  if [ -n "$mdd_lexicon" ] && [ ! -f "$mdd_lexicon" ]; then log "--mdd_lexicon $mdd_lexicon: no such file; no prompt-free MDD on phones"; fi
   for l in $langs; do
     for m in $models; do
       for s in $seed_list; do
@@ -295,7 +296,7 @@ if run_stage 9 "score: CER (WER for en, PER for phone tokens) per output, MDD on
           ts=$(set_name "$t" "$l")
           python -m dualasr.bin.score --ref_dir "$dumpdir/fbank/$ts" --decode_dir "$dir/decode_$ts" \
             --lang "$l" --model "$m" $( [ -n "$seeds" ] && echo "--seed $s" ) $(ttype_args) \
-            $( [ -n "$mdd_lexicon" ] && echo "--lexicon $mdd_lexicon" )
+            $( [ -f "$mdd_lexicon" ] && echo "--lexicon $mdd_lexicon" )
         done
       done
     done

@@ -7,4 +7,4 @@
 #   SPEECHOCEAN762=/data/speechocean762 ./run.sh --size tiny --nj 2
 set -euo pipefail
 ./dual_asr.sh --langs en --lang_suffix false --train_set train_nodev --dev_set dev --test_sets test \
-  --surface_token_type word "$@"
+  --surface_token_type word --mdd_lexicon data/local/lexicon.txt "$@"
