@@ -16,6 +16,7 @@ from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
+import dualasr.lazy_deps  # noqa: F401,I001  (first: keeps ESPnet's start-up fast and quiet)
 from espnet2.asr.ctc import CTC
 from espnet2.tasks.abs_task import AbsTask
 from espnet2.tasks.asr import (
