@@ -10,7 +10,6 @@ import os
 import re
 
 import pytest
-from slurm_cluster import slurm_cluster  # noqa: F401 (pytest fixture)
 from tiny_recipe import copy_recipe, run_recipe
 
 OUTPUTS = ("surface", "meaning")
