@@ -11,7 +11,8 @@ import re
 import pytest
 from tiny_recipe import copy_recipe, run_recipe
 
-OUTPUTS = ("surface", "meaning")
+from dualasr import OUTPUTS
+
 
 
 @pytest.fixture(scope="module")

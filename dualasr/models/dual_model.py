@@ -41,7 +41,8 @@ from espnet.nets.pytorch_backend.transformer.subsampling import (
     Conv2dSubsampling8,
 )
 
-OUTPUTS = ("surface", "meaning")
+from dualasr import OUTPUTS
+
 # the encoder input layers that take (x, mask), as in ESPnet's ConformerEncoder.forward
 _SUBSAMPLERS = (Conv2dSubsampling, Conv2dSubsampling1, Conv2dSubsampling2, Conv2dSubsampling6, Conv2dSubsampling8)
 

@@ -34,7 +34,8 @@ from espnet2.utils.get_default_kwargs import get_default_kwargs
 from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import int_or_none, str2bool, str_or_none
 
-from dualasr.models.dual_model import OUTPUTS, DualASRModel
+from dualasr import OUTPUTS
+from dualasr.models.dual_model import DualASRModel
 
 
 class DualTextPreprocessor(MutliTokenizerCommonPreprocessor):
