@@ -27,7 +27,8 @@ try:
 except ImportError:  # run as a script: python local/speechocean762.py
     import common as C
 
-from dualasr.data.datadir import Utterance, write_atomic
+from dualasr.data.datadir import Utterance
+from dualasr.files import write_atomic
 from dualasr.text.normalize import normalize_en
 
 PROG = "speechocean762"

@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dualasr.data.datadir import write_atomic
+from dualasr.files import write_atomic
 from dualasr.report.tables import gather, gather_mdd, main_table, mdd_table, to_markdown, write_results_json
 
 

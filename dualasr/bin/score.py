@@ -27,7 +27,8 @@ import sys
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-from dualasr.data.datadir import read_kaldi_map, write_atomic
+from dualasr.data.datadir import read_kaldi_map
+from dualasr.files import write_atomic
 from dualasr.scoring import MDD_COUNTS, error_rate, mdd_metrics, mdd_set, metrics_for, score_set
 
 
