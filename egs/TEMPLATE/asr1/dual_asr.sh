@@ -313,7 +313,7 @@ analysis_models_trained() {
   done
 }
 
-if run_stage 10 "divergence: DO - SO by surface-meaning edit distance ($divergence_bins)"; then
+if run_stage 10 "divergence: DO - SO by edit distance in the surface's units (canonical-perceived or surface-meaning; $divergence_bins)"; then
   if is_done "$expdir/.done/divergence"; then log "divergence already done ($expdir/analysis/divergence)"
   elif analysis_models_trained; then
     python -m dualasr.bin.analyze_divergence --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
