@@ -36,6 +36,7 @@ from espnet2.utils.types import int_or_none, str2bool, str_or_none
 
 from dualasr import OUTPUTS
 from dualasr.models.dual_model import DualASRModel
+from dualasr.train.pcgrad import PCGradTrainer
 
 
 class DualTextPreprocessor(MutliTokenizerCommonPreprocessor):
@@ -87,7 +88,11 @@ class DualASRTask(AbsTask):
                            default=dict(outputs=list(OUTPUTS), ctc_weight=0.3, lsm_weight=0.1,
                                         task_branch_layers=0),
                            help="DualASRModel options: outputs, output_weights, ctc_weight, lsm_weight, "
-                                "length_normalized_loss, task_branch_layers, report_cer, report_wer")
+                                "length_normalized_loss, task_branch_layers, report_cer, report_wer; the "
+                                "variants' knobs (hier_layer, hier_self_condition, adapter_layers, "
+                                "adapter_bottleneck, pcgrad, adv_private_layers, adv_weight, adv_grl_scale, "
+                                "adv_ortho_weight, sparse_layers, sparse_l1, sparse_tol) are documented in "
+                                "conf/model_kinds.yaml")
         group = parser.add_argument_group(description="Preprocess related")
         group.add_argument("--use_preprocessor", type=str2bool, default=True)
         group.add_argument("--token_type", type=str, default="char", choices=["char", "bpe", "word"])
@@ -96,6 +101,13 @@ class DualASRTask(AbsTask):
                            help="tokenize Hangul as jamo (Unicode NFD); hypotheses are recomposed (NFC)")
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
+
+    @classmethod
+    def main_worker(cls, args: argparse.Namespace):
+        # model_conf.pcgrad selects the PCGrad trainer; every other model trains with ESPnet's Trainer
+        if cls is DualASRTask and dict(args.model_conf or {}).get("pcgrad"):
+            return DualASRPCGradTask.main_worker(args)
+        return super().main_worker(args)
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[
@@ -162,3 +174,9 @@ class DualASRTask(AbsTask):
         if args.init is not None:
             initialize(model, args.init)
         return model
+
+
+class DualASRPCGradTask(DualASRTask):
+    """DualASRTask trained with :class:`dualasr.train.pcgrad.PCGradTrainer` (``model_conf.pcgrad: true``)."""
+
+    trainer = PCGradTrainer
