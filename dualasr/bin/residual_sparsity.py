@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from dualasr.analysis.layout import csv_text, load_model
-from dualasr.data.datadir import write_atomic
+from dualasr.analysis.layout import load_model
+from dualasr.files import csv_text, write_atomic
 
 HEADER = ["output", "entries", "tol", "sparsity", "l1", "max_abs"]
 
