@@ -29,13 +29,13 @@ def _col(m: str) -> str:
 def add_bootstrap_ci(main: List[Dict[str, str]], expdir: Path, lang_sets: Sequence[Tuple[str, str]],
                      results: List[dict], metrics: Dict[str, Sequence[str]], n_boot: int = 1000
                      ) -> List[Dict[str, object]]:
-    """Append ``[ci_low, ci_high]`` to each dual model's ``− SO`` cell of ``main`` where the model has
-    more than one seed; return the bootstrap rows (with a ``model`` column) for a table."""
+    """Append ``[ci_low, ci_high]`` to each variant's (``do_*``) ``− SO`` cell of ``main`` where it has
+    more than one seed; return the bootstrap rows of every dual model (with a ``model`` column)."""
     rows = []
     for m in dual_models(results):
         for r in significance(expdir, lang_sets, metrics, do_model=m, n_boot=n_boot):
             rows.append({"model": m, **r})
-            if int(r["seeds"]) < 2:
+            if m == "do" or int(r["seeds"]) < 2:  # DO's CI is in the significance table; its cell stays as it was
                 continue
             for line in main:
                 if (line["lang"], line["output"], line["metric"]) == (r["lang"], r["output"], r["metric"]):
