@@ -1,7 +1,6 @@
 """The dual-output variants (do_hier, do_adapter, do_pcgrad, do_adv, do_sparse): each one's mechanism,
 on tiny models built through DualASRTask."""
 
-import argparse
 
 import pytest
 import torch
@@ -68,7 +67,7 @@ def test_adapter_updated_only_by_its_own_output():
     model = build_model(num_blocks=3, model_conf=["adapter_layers=2", "adapter_bottleneck=4"])
     assert len(model.top) == 2 and len(model.adapters["surface"]) == 2
     losses, _ = model.output_losses(**batch())
-    # the up-projections start at zero (identity adapters): move them so both adapter layers get gradient
+    # the up-projections start at zero (identity adapters), so the gradient reaches them first
     for o, other in (("surface", "meaning"), ("meaning", "surface")):
         model.zero_grad()
         losses[o].backward(retain_graph=True)
