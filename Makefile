@@ -1,5 +1,7 @@
 # dualasr: the two commands are `make demo` and `make test`; both install what is missing first.
 SHELL := /bin/bash
+# Every model kind, the dual-output variants included: `make paper` trains these (--models "$(PAPER_MODELS)").
+PAPER_MODELS := so_surface so_meaning do do_branch do_hier do_adapter do_pcgrad do_adv do_sparse
 PY := tools/venv/bin/python
 DEMO := egs/mini_l2/asr1
 PYTEST_ARGS ?=
