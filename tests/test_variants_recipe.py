@@ -13,7 +13,7 @@ VARIANTS = ("do_hier", "do_adapter", "do_pcgrad", "do_adv", "do_sparse")
 @pytest.mark.slow
 def test_every_variant_trains_decodes_and_scores(tiny_recipe, tmp_path):
     rdir = copy_recipe(tiny_recipe, tmp_path / "asr1")
-    log = run_recipe(rdir, "--stage", "7", "--stop_stage", "9", "--models", " ".join(VARIANTS),
+    run_recipe(rdir, "--stage", "7", "--stop_stage", "9", "--models", " ".join(VARIANTS),
                      "--train_args", "--max_epoch 1")
     n_test = sum(1 for _ in open(rdir / "dump" / "fbank" / "test_en" / "feats.scp"))
     for m in VARIANTS:
@@ -25,8 +25,10 @@ def test_every_variant_trains_decodes_and_scores(tiny_recipe, tmp_path):
         assert {r["output"] for r in rows} == {"surface", "meaning"} and {r["model"] for r in rows} == {m}
     # the PCGrad model trained through the PCGrad trainer, and reported its conflicts
     assert "pcgrad_conflict" in (rdir / "exp" / "do_pcgrad_en" / "train.log").read_text()
-    # do_sparse: each residual's sparsity written to the model dir after training
-    sp = (rdir / "exp" / "do_sparse_en" / "sparsity.csv").read_text().splitlines()
-    assert sp[0] == "output,entries,tol,sparsity,l1,max_abs" and [x.split(",")[0] for x in sp[1:]] == ["surface", "meaning"]
+    # do_sparse: each residual's sparsity, written to the model dir when training ended
+    d = rdir / "exp" / "do_sparse_en"
+    sp = (d / "sparsity.csv").read_text().splitlines()
+    assert sp[0] == "output,entries,tol,sparsity,l1,max_abs,model_file"
+    assert [x.split(",")[0] for x in sp[1:]] == ["surface", "meaning"]
     assert all(0.0 <= float(x.split(",")[3]) <= 1.0 and float(x.split(",")[4]) > 0 for x in sp[1:])
-    assert "do_sparse_en: surface residual" in log
+    assert "do_sparse_en: surface residual" in (d / "train.log").read_text()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import unicodedata
+from pathlib import Path
 from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -107,7 +108,12 @@ class DualASRTask(AbsTask):
         # model_conf.pcgrad selects the PCGrad trainer; every other model trains with ESPnet's Trainer
         if cls is DualASRTask and dict(args.model_conf or {}).get("pcgrad"):
             return DualASRPCGradTask.main_worker(args)
-        return super().main_worker(args)
+        super().main_worker(args)
+        # do_sparse: once training is done, how sparse each output's residual ended up (first rank only)
+        if (dict(args.model_conf or {}).get("sparse_layers") and not args.collect_stats
+                and (args.dist_rank or 0) == 0):
+            from dualasr.bin.residual_sparsity import write_sparsity
+            write_sparsity(Path(args.output_dir))
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[

@@ -241,9 +241,6 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
           $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
           --seed "$s" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
         [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
-        if grep -q "sparse_layers: [1-9]" "$dir/config.yaml"; then  # do_sparse: how sparse each residual ended up
-          python -m dualasr.bin.residual_sparsity "$dir" --inference_model "$inference_model"
-        fi
         mark_done "$dir/.done_train"
       done
     done
