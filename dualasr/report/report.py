@@ -206,8 +206,7 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
     outdir.mkdir(parents=True, exist_ok=True)
     main = main_table(results)
     sig = significance(expdir, lang_sets, {lang: metrics_for(lang) for lang in langs}, do_model, n_boot)
-    # dual-output variants (dualasr.report.variants): CIs in the main table, their own rows and figure
-    from dualasr.report import variants
+    from dualasr.report import variants  # the dual-output variants: CIs in the main table, tables, section 5
     var_sig = variants.add_bootstrap_ci(main, expdir, lang_sets, results, {lang: metrics_for(lang) for lang in langs}, n_boot)
     sparsity = variants.sparsity_rows(expdir)
     bins, corr = read_csv(ana / "divergence" / "bins.csv"), read_csv(ana / "divergence" / "spearman.csv")
@@ -221,10 +220,8 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
         ("divergence_spearman", "Spearman ρ of distance vs the per-utterance DO − SO gap", corr),
         ("cka_summary", "Encoder linear CKA, layer i vs layer i", diag),
         ("decoder_swap", "Decoder swap: error rates (%) of each encoder + decoder", swap),
-        ("variants_significance", "Paired bootstrap of each dual model vs SO (delta and CI in points)",
-         var_sig if len({r["model"] for r in var_sig}) > 1 else []),
-        ("residual_sparsity", "do_sparse: share of residual entries with |r| <= tol, and their L1 norm", sparsity),
     ]
+    tables += variants.tables(var_sig, sparsity)
     md, tex = ["# Tables\n"], []
     for stem, title, rows in tables:
         if not rows:
@@ -268,14 +265,6 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
             "stage 11 (cka) has not run")
     section("4. Cross-task decoder analysis", sentences_cross(swap, dec), copied.get("cross_decoder", []),
             "stage 11 (cross_decoder) has not run")
-    var_fig = outdir / "figures" / "variants" / "divergence_surface_cer.png"
-    has_variants = any(r["model"].startswith("do_") for r in results)
-    var_images = ([str(var_fig.relative_to(outdir))] if has_variants and
-                  variants.plot_variant_bins(var_fig, variants.variant_bins(ana)) else [])
-    var_lines = variants.sentences_variants(results, var_sig)
-    var_lines += [f"{r['model_dir']}: {100 * float(r['sparsity']):.1f} % of the {r['output']} residual's "
-                  f"{r['entries']} entries have |r| <= {r['tol']} (L1 {float(r['l1']):.4g})." for r in sparsity]
-    if has_variants:
-        section("5. Dual-output variants", var_lines, var_images, "no variant scored")
     write_atomic(outdir / "README.md", "\n".join(readme))
+    variants.append_section(outdir, results, var_sig, sparsity, ana)
     return outdir / "README.md"

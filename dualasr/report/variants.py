@@ -138,3 +138,33 @@ def sentences_variants(results: List[dict], sig_rows: List[Dict[str, object]]) -
             s += "; the others: " + ", ".join(fail)
         out.append(s + ".")
     return out
+
+
+def tables(var_sig: List[Dict[str, object]], sparsity: List[Dict[str, str]]) -> List[Tuple[str, str, list]]:
+    """The report's extra tables, as (file stem, title, rows)."""
+    return [
+        ("variants_significance", "Paired bootstrap of each dual model vs SO (delta and CI in points)",
+         var_sig if len({r["model"] for r in var_sig}) > 1 else []),
+        ("residual_sparsity", "do_sparse: share of residual entries with |r| <= tol, and their L1 norm", sparsity),
+    ]
+
+
+def append_section(outdir: Path, results: List[dict], var_sig: List[Dict[str, object]],
+                   sparsity: List[Dict[str, str]], ana: Path) -> None:
+    """Append section 5 (the variants: sentences, sparsity, the divergence figure) to the report's README,
+    when any ``do_*`` model was scored."""
+    from dualasr.files import write_atomic
+
+    if not any(r["model"].startswith("do_") for r in results):
+        return
+    fig = outdir / "figures" / "variants" / "divergence_surface_cer.png"
+    images = [str(fig.relative_to(outdir))] if plot_variant_bins(fig, variant_bins(ana)) else []
+    lines = sentences_variants(results, var_sig)
+    lines += [f"{r['model_dir']}: {100 * float(r['sparsity']):.1f} % of the {r['output']} residual's "
+              f"{r['entries']} entries have |r| <= {r['tol']} (L1 {float(r['l1']):.4g})." for r in sparsity]
+    text = ["## 5. Dual-output variants", ""]
+    text += [f"- {s}" for s in lines] or ["(no variant has scores for both outputs and both SO models)"]
+    text.append("")
+    text += [f"![{Path(i).stem}]({i})" for i in images] + [""]
+    readme = outdir / "README.md"
+    write_atomic(readme, readme.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join(text))
