@@ -206,9 +206,6 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
     outdir.mkdir(parents=True, exist_ok=True)
     main = main_table(results)
     sig = significance(expdir, lang_sets, {lang: metrics_for(lang) for lang in langs}, do_model, n_boot)
-    from dualasr.report import variants  # the dual-output variants: CIs in the main table, tables, section 5
-    var_sig = variants.add_bootstrap_ci(main, expdir, lang_sets, results, {lang: metrics_for(lang) for lang in langs}, n_boot)
-    sparsity = variants.sparsity_rows(expdir)
     bins, corr = read_csv(ana / "divergence" / "bins.csv"), read_csv(ana / "divergence" / "spearman.csv")
     diag = read_csv(ana / "cka" / "diagonal.csv")
     swap, dec = read_csv(ana / "cross_decoder" / "swap.csv"), read_csv(ana / "cross_decoder" / "decoder_cka.csv")
@@ -221,7 +218,9 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
         ("cka_summary", "Encoder linear CKA, layer i vs layer i", diag),
         ("decoder_swap", "Decoder swap: error rates (%) of each encoder + decoder", swap),
     ]
-    tables += variants.tables(var_sig, sparsity)
+    from dualasr.report.variants import Variants  # (imports this module)
+    var = Variants(expdir, lang_sets, results, main, n_boot)  # the do_* variants: CIs into main, tables, section 5
+    tables += var.tables()
     md, tex = ["# Tables\n"], []
     for stem, title, rows in tables:
         if not rows:
@@ -266,5 +265,5 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
     section("4. Cross-task decoder analysis", sentences_cross(swap, dec), copied.get("cross_decoder", []),
             "stage 11 (cross_decoder) has not run")
     write_atomic(outdir / "README.md", "\n".join(readme))
-    variants.append_section(outdir, results, var_sig, sparsity, ana)
+    var.append_section(outdir, ana)
     return outdir / "README.md"

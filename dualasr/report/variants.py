@@ -140,31 +140,45 @@ def sentences_variants(results: List[dict], sig_rows: List[Dict[str, object]]) -
     return out
 
 
-def tables(var_sig: List[Dict[str, object]], sparsity: List[Dict[str, str]]) -> List[Tuple[str, str, list]]:
-    """The report's extra tables, as (file stem, title, rows)."""
-    return [
-        ("variants_significance", "Paired bootstrap of each dual model vs SO (delta and CI in points)",
-         var_sig if len({r["model"] for r in var_sig}) > 1 else []),
-        ("residual_sparsity", "do_sparse: share of residual entries with |r| <= tol, and their L1 norm", sparsity),
-    ]
 
+class Variants:
+    """The report's variant parts: built once in build_report (which annotates ``main`` with the CIs),
+    then asked for the extra tables and the README section."""
 
-def append_section(outdir: Path, results: List[dict], var_sig: List[Dict[str, object]],
-                   sparsity: List[Dict[str, str]], ana: Path) -> None:
-    """Append section 5 (the variants: sentences, sparsity, the divergence figure) to the report's README,
-    when any ``do_*`` model was scored."""
-    from dualasr.files import write_atomic
+    def __init__(self, expdir: Path, lang_sets: Sequence[Tuple[str, str]], results: List[dict],
+                 main: List[Dict[str, str]], n_boot: int = 1000):
+        metrics: Dict[str, List[str]] = {}  # what stage 9 scored, per language
+        for r in results:
+            if r["metric"] not in metrics.setdefault(r["lang"], []):
+                metrics[r["lang"]].append(r["metric"])
+        self.results = results
+        self.sig = add_bootstrap_ci(main, expdir, lang_sets, results, metrics, n_boot)
+        self.sparsity = sparsity_rows(expdir)
 
-    if not any(r["model"].startswith("do_") for r in results):
-        return
-    fig = outdir / "figures" / "variants" / "divergence_surface_cer.png"
-    images = [str(fig.relative_to(outdir))] if plot_variant_bins(fig, variant_bins(ana)) else []
-    lines = sentences_variants(results, var_sig)
-    lines += [f"{r['model_dir']}: {100 * float(r['sparsity']):.1f} % of the {r['output']} residual's "
-              f"{r['entries']} entries have |r| <= {r['tol']} (L1 {float(r['l1']):.4g})." for r in sparsity]
-    text = ["## 5. Dual-output variants", ""]
-    text += [f"- {s}" for s in lines] or ["(no variant has scores for both outputs and both SO models)"]
-    text.append("")
-    text += [f"![{Path(i).stem}]({i})" for i in images] + [""]
-    readme = outdir / "README.md"
-    write_atomic(readme, readme.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join(text))
+    def tables(self) -> List[Tuple[str, str, list]]:
+        """The extra tables, as (file stem, title, rows)."""
+        return [
+            ("variants_significance", "Paired bootstrap of each dual model vs SO (delta and CI in points)",
+             self.sig if len({r["model"] for r in self.sig}) > 1 else []),
+            ("residual_sparsity", "do_sparse: share of residual entries with |r| <= tol, and their L1 norm",
+             self.sparsity),
+        ]
+
+    def append_section(self, outdir: Path, ana: Path) -> None:
+        """Append section 5 (sentences, sparsity, the divergence figure) to the report's README, when any
+        ``do_*`` model was scored."""
+        from dualasr.files import write_atomic
+
+        if not any(r["model"].startswith("do_") for r in self.results):
+            return
+        fig = outdir / "figures" / "variants" / "divergence_surface_cer.png"
+        images = [str(fig.relative_to(outdir))] if plot_variant_bins(fig, variant_bins(ana)) else []
+        lines = sentences_variants(self.results, self.sig)
+        lines += [f"{r['model_dir']}: {100 * float(r['sparsity']):.1f} % of the {r['output']} residual's "
+                  f"{r['entries']} entries have |r| <= {r['tol']} (L1 {float(r['l1']):.4g})." for r in self.sparsity]
+        text = ["## 5. Dual-output variants", ""]
+        text += [f"- {s}" for s in lines] or ["(no variant has scores for both outputs and both SO models)"]
+        text.append("")
+        text += [f"![{Path(i).stem}]({i})" for i in images] + [""]
+        readme = outdir / "README.md"
+        write_atomic(readme, readme.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join(text))

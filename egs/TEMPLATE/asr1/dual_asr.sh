@@ -306,12 +306,15 @@ if run_stage 10 "divergence: DO - SO by surface-meaning edit distance ($divergen
   elif analysis_models_trained; then
     python -m dualasr.bin.analyze_divergence --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
       --bins "$divergence_bins" --outdir "$expdir/analysis/divergence"
-    for m in $models; do  # every other dual model (do_branch, do_hier, ...): its own bins, for the variants figure
-      case $m in do_*) python -m dualasr.bin.analyze_divergence --expdir "$expdir" --dumpdir "$dumpdir/fbank" \
-        $(lang_set_args) --bins "$divergence_bins" --do_model "$m" --outdir "$expdir/analysis/divergence/models/$m";; esac
-    done
     mark_done "$expdir/.done/divergence"
   fi
+  for m in $models; do  # every other dual model (do_branch, do_hier, ...): its own bins, for the variants figure
+    case $m in do_*) ;; *) continue;; esac
+    if is_done "$expdir/.done/divergence_$m" || ! analysis_models_trained; then continue; fi
+    python -m dualasr.bin.analyze_divergence --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
+      --bins "$divergence_bins" --do_model "$m" --outdir "$expdir/analysis/divergence/models/$m"
+    mark_done "$expdir/.done/divergence_$m"
+  done
 fi
 
 if run_stage 11 "analysis: encoder CKA and cross-task decoders"; then
