@@ -13,6 +13,7 @@
 #  10 divergence      DO - SO by surface-meaning edit distance bins -> exp/analysis/divergence
 #  11 analysis        encoder CKA (exp/analysis/cka), cross-task decoders (exp/analysis/cross_decoder)
 #  12 report          tables, figures and README under exp/report
+#  13 pack            exp/<model>_<lang>/packed/<model>_<lang>.zip: loads anywhere (dualasr.bin.transcribe)
 set -euo pipefail
 # The whole script is one block, parsed before it runs: editing it (or a config) during a long run
 # cannot change what this run executes.
@@ -333,6 +334,21 @@ if run_stage 12 "report: tables, figures and README under $expdir/report"; then
     python -m dualasr.bin.report --expdir "$expdir" $(lang_set_args) --outdir "$expdir/report"
     mark_done "$expdir/.done/report"
   fi
+fi
+
+if run_stage 13 "pack: each model into $expdir/<model>_<lang>/packed/<model>_<lang>.zip"; then
+  for l in $langs; do
+    for m in $models; do
+      for s in $seed_list; do
+        name=$(exp_name "$m" "$l" "$s"); dir=$expdir/$name
+        if is_done "$dir/.done_pack"; then log "$dir/packed/$name.zip already packed"; continue; fi
+        python -m dualasr.bin.pack_model --config "$dir/config.yaml" --model_file "$dir/$inference_model" \
+          --inference_config "$(conf_path "$(basename "$inference_config")")" --lang "$l" --fs "$fs" \
+          --out "$dir/packed/$name.zip"
+        mark_done "$dir/.done_pack"
+      done
+    done
+  done
 fi
 
 log "Finished stages ${stage}-${stop_stage}"
