@@ -176,7 +176,8 @@ class Transcriber:
             x = feats.unsqueeze(0).to(self.device)
             enc, enc_lens = self.s2t.model.encode(x, torch.tensor([x.shape[1]], device=self.device))["surface"][:2]
             logp = self.s2t.model.ctcs["surface"].log_softmax(enc)[:, : int(enc_lens[0])].float().cpu()
-        sec_per_frame = feats.shape[0] / logp.shape[1] * 0.01  # frame shift of FBANK_CONF: 10 ms
+        # encoder frames -> seconds: input frames per encoder frame (subsampling) x the fbank frame shift
+        sec_per_frame = feats.shape[0] / logp.shape[1] * self.s2t.packed.features["fbank"]["frame_shift"] / 1000
         targets = torch.tensor([ids], dtype=torch.int32)
         try:
             with warnings.catch_warnings():  # torchaudio 2.9 marks it deprecated; it is still there and right
