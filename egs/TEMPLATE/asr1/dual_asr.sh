@@ -338,16 +338,17 @@ fi
 
 if run_stage 13 "pack: each model into $expdir/<model>_<lang>/packed/<model>_<lang>.zip"; then
   for l in $langs; do
+    dirs=()
     for m in $models; do
       for s in $seed_list; do
-        name=$(exp_name "$m" "$l" "$s"); dir=$expdir/$name
-        if is_done "$dir/.done_pack"; then log "$dir/packed/$name.zip already packed"; continue; fi
-        python -m dualasr.bin.pack_model --config "$dir/config.yaml" --model_file "$dir/$inference_model" \
-          --inference_config "$(conf_path "$(basename "$inference_config")")" --lang "$l" --fs "$fs" \
-          --out "$dir/packed/$name.zip"
-        mark_done "$dir/.done_pack"
+        dir=$expdir/$(exp_name "$m" "$l" "$s")
+        if is_done "$dir/.done_pack"; then log "$dir/packed already packed"; else dirs+=("$dir"); fi
       done
     done
+    [ ${#dirs[@]} -gt 0 ] || continue
+    python -m dualasr.bin.pack_model --lang "$l" --fs "$fs" --model_file "$inference_model" \
+      --inference_config "$(conf_path "$(basename "$inference_config")")" "${dirs[@]}"
+    for dir in "${dirs[@]}"; do mark_done "$dir/.done_pack"; done
   done
 fi
 
