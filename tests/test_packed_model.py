@@ -2,6 +2,7 @@
 gives stage 8's hypotheses, with feedback and times, and reads nothing under the recipe dir."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import soundfile
 import yaml
 
 from dualasr.data.datadir import read_kaldi_map
+from mini_l2_run import REPO
 
 pytestmark = pytest.mark.slow
 N_UTTS = 3
@@ -69,9 +71,10 @@ def test_packed_model_transcribes_like_stage_8_elsewhere(mini_l2_tiny, lang, tmp
     soundfile.write(work / "short.wav", np.zeros(int(0.04 * sr), dtype="float32"), sr)
     args = [*files, "stereo.wav", "short.wav", "missing.wav"]
     prompt = read_kaldi_map(rdir / "data" / f"test_{lang}" / "text.meaning")[utts[0]]
+    env = {**os.environ, "DUALASR_CACHE": str(tmp_path / "cache"),
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     res = subprocess.run([sys.executable, "-c", SCRIPT, str(rdir), prompt, *args], cwd=work,
-                         capture_output=True, text=True, env={**__import__("os").environ,
-                                                               "DUALASR_CACHE": str(tmp_path / "cache")})
+                         capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
     audit = json.loads((work / "audit.json").read_text())
     assert audit["opened"] == [], f"read from the recipe dir: {audit['opened'][:5]}"
