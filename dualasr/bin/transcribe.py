@@ -28,6 +28,7 @@ Python:  ``Transcriber("do_ko.zip")("a.wav", prompt=None) -> dict`` (the json re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -127,6 +128,11 @@ class Transcriber:
     """
 
     def __init__(self, model: Union[str, Path], device: str = "cpu", **decode_kwargs):
+        # ESPnet prints notices to stdout on import (no flash_attn): keep stdout for the transcripts
+        with contextlib.redirect_stdout(sys.stderr):
+            self._load(model, device, **decode_kwargs)
+
+    def _load(self, model: Union[str, Path], device: str, **decode_kwargs):
         import yaml
         from espnet2.text.build_tokenizer import build_tokenizer
         from espnet2.text.token_id_converter import TokenIDConverter
