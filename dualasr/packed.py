@@ -95,7 +95,7 @@ def pack(config: Path, model_file: Path, out: Path, *, lang: str, fs: int,
     }
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
+    tmp = out.with_name(f".{out.name}.tmp")  # a zip, not text: dualasr.files.write_atomic writes text
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for name, obj in (("meta.yaml", meta), ("config.yaml", conf), ("decode.yaml", decode),
                           ("features.yaml", features)):
