@@ -63,3 +63,34 @@ def test_help_does_not_import_torch():
     assert out.strip() == "[]"
     res = subprocess.run([sys.executable, "-m", "dualasr.bin.transcribe", "--help"], capture_output=True, text=True)
     assert res.returncode == 0 and "--prompt" in res.stdout
+
+
+def test_pack_finds_config_files_relative_to_the_cwd_or_the_model_dir(tmp_path, monkeypatch):
+    import zipfile
+
+    import pytest
+    import yaml
+
+    from dualasr.packed import pack
+
+    mdir = tmp_path / "exp" / "do_ko"
+    mdir.mkdir(parents=True)
+    (mdir / "model.pth").write_bytes(b"weights")
+    (mdir / "cmvn.npz").write_bytes(b"stats")
+    (tmp_path / "bpe.model").write_bytes(b"spm")
+    conf = {"normalize_conf": {"stats_file": "cmvn.npz"}, "bpemodel_surface": "bpe.model",
+            "token_list_surface": ["<blank>", "a"], "encoder_conf": {"input_layer": "conv2d"}}
+    (mdir / "config.yaml").write_text(yaml.safe_dump(conf))
+    monkeypatch.chdir(tmp_path)  # bpe.model is found in the cwd, cmvn.npz in the model dir
+    out = pack(mdir / "config.yaml", mdir / "model.pth", mdir / "packed" / "do_ko.zip", lang="ko", fs=16000)
+    with zipfile.ZipFile(out) as z:
+        packed = yaml.safe_load(z.read("config.yaml"))
+        assert packed["normalize_conf"]["stats_file"] == "normalize_conf.stats_file/cmvn.npz"
+        assert z.read("normalize_conf.stats_file/cmvn.npz") == b"stats"
+        assert z.read(packed["bpemodel_surface"]) == b"spm" and z.read("model.pth") == b"weights"
+        assert packed["token_list_surface"] == ["<blank>", "a"] and packed["encoder_conf"] == conf["encoder_conf"]
+        assert yaml.safe_load(z.read("features.yaml"))["fbank"]["num_mel_bins"] == 80
+    conf["normalize_conf"]["stats_file"] = "gone/cmvn.npz"
+    (mdir / "config.yaml").write_text(yaml.safe_dump(conf))
+    with pytest.raises(SystemExit, match="normalize_conf.stats_file: 'gone/cmvn.npz' is not a file"):
+        pack(mdir / "config.yaml", mdir / "model.pth", mdir / "packed" / "x.zip", lang="ko", fs=16000)
