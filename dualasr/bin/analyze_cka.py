@@ -110,8 +110,8 @@ def main(argv=None) -> int:
     outdir.mkdir(parents=True, exist_ok=True)
     write_atomic(outdir / "diagonal.csv", csv_text(DIAGONAL_HEADER, diagonal))
     write_atomic(outdir / "reference.csv", csv_text(REFERENCE_HEADER, ref_rows))
-    figures.diagonal_lines(outdir / "diagonal.png", series, "Encoder CKA, layer i vs layer i "
-                           "(dashed: reference, two so_surface models from different seeds)")
+    figures.diagonal_lines(outdir / "diagonal.png", series, "Encoder CKA, layer i vs layer i\n"
+                           "(dashed: the reference, two so_surface models from different seeds)")
     return 0
 
 

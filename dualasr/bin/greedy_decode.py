@@ -26,6 +26,7 @@ import unicodedata
 from pathlib import Path
 from typing import Dict, List
 
+import numpy as np
 import torch
 import yaml
 from tqdm import tqdm
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
     if not a.data.is_file():
         raise SystemExit(f"{a.data}: missing; run the feature stages (3-4) first")
     reader = kaldiio.load_scp(str(a.data))
-    feats = {k: reader[k] for k in reader.keys()}
+    feats = {k: np.array(reader[k], dtype=np.float32) for k in reader.keys()}
     test_set = a.data.parent.name
     for d in a.model_dir:
         model, args = load_model(d, a.inference_model)
