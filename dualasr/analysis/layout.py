@@ -145,7 +145,7 @@ def load_subset(feats_scp: Path | str, max_utts: int, seed: int = 0) -> Dict[str
     if missing:
         raise ValueError(f"{utt2spk}: no speaker for utterance {missing[0]} of {feats_scp}")
     keys = balanced_ids({k: spk[k] for k in reader.keys()}, max_utts, seed)
-    return {k: np.asarray(reader[k], dtype=np.float32) for k in keys}
+    return {k: np.array(reader[k], dtype=np.float32) for k in keys}  # a copy: writable, as torch wants
 
 
 def layer_names(n: int) -> List[str]:

@@ -112,7 +112,11 @@ def main(argv=None) -> int:
     p.add_argument("--ctc_weight", type=float, default=None, help="override, as for dualasr.bin.dual_asr_inference")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--inference_model", default="valid.acc.ave.pth")
+    p.add_argument("--num_threads", type=int, default=1,
+                   help="torch threads (default 1, as each stage-8 decoding job: on a busy machine more threads than free "
+                        "cores slow the many tiny operations of a beam search by 30x)")
     a = p.parse_args(argv)
+    torch.set_num_threads(a.num_threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     lang_sets = common_lang_sets(p, a)
     conf = decode_conf(a)
