@@ -20,7 +20,7 @@ demo: install
 # CKA reference (so_surface seed 1 vs 2), mean ± sd and the paired bootstrap are in exp_paper/report.
 # Shares data/ and dump/ with the demo. Not run in CI.
 paper: install
-	cd $(DEMO) && ./run.sh --size default --nj 2 --seeds "1 2 3" --expdir exp_paper
+	cd $(DEMO) && ./run.sh --size default --nj 2 --seeds "1 2 3" --expdir exp_paper --models "$(PAPER_MODELS)"
 
 # The test suite (unit tests, corpus fixtures, a real one-node Slurm, CPU DDP, tiny recipe runs).
 test: install
