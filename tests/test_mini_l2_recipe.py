@@ -108,6 +108,7 @@ def test_mdd_table_prompted_and_prompt_free(mini_l2_tiny):
 def test_rerun_is_a_noop(mini_l2_tiny):
     res = run(mini_l2_tiny, "--stop_stage", "9")
     assert "already done" in res.stderr and "already trained" in res.stderr and "already decoded" in res.stderr
+    assert "greedy decoding of test_en already done" in res.stderr
     assert "training exp/" not in res.stderr
 
 

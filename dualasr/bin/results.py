@@ -1,5 +1,6 @@
-"""Gather every score.json (and MDD's mdd.json) under exp/ into exp/results.json, and the main
-table and the mispronunciation-detection (MDD) table into exp/results.md.
+"""Gather every score.json (and MDD's mdd.json) under exp/ into exp/results.json and the tables of
+exp/results.md: the main table (stage 8's joint decoding), each branch alone (CTC greedy, attention
+greedy; stage 9) and mispronunciation detection (MDD) of the joint decode.
 
     python -m dualasr.bin.results --expdir exp
 """
@@ -9,7 +10,15 @@ import sys
 from pathlib import Path
 
 from dualasr.files import write_atomic
-from dualasr.report.tables import gather, gather_mdd, main_table, mdd_table, to_markdown, write_results_json
+from dualasr.report.tables import (
+    BRANCH_TITLE, branch_table, gather, gather_branches, gather_mdd, main_table, mdd_table, to_markdown,
+    write_results_json,
+)
+
+
+MDD_TITLE = ("Mispronunciation detection (surface output): precision = TR/(TR+FR), recall = TR/(TR+FA), "
+             "F1 and diagnosis accuracy in %; canonical = the reading prompt (prompted) or the model's own "
+             "meaning hypothesis (prompt-free)")
 
 
 MDD_TITLE = ("Mispronunciation detection (surface output): precision = TR/(TR+FR), recall = TR/(TR+FA), "
@@ -24,13 +33,16 @@ def main(argv=None) -> int:
     rows = gather(a.expdir)
     if not rows:
         raise SystemExit(f"{a.expdir}: no */decode_*/score_*/score.json to gather; run the score stage first")
+    branches = gather_branches(a.expdir)
     mdd = gather_mdd(a.expdir)
-    write_results_json(a.expdir / "results.json", rows + mdd)
+    write_results_json(a.expdir / "results.json", rows + branches + mdd)
     md = to_markdown(main_table(rows), "Error rates (%) of SO and DO models, and DO − SO")
+    if branches:
+        md += "\n" + to_markdown(branch_table(rows + branches), BRANCH_TITLE)
     if mdd:
         md += "\n" + to_markdown(mdd_table(mdd), MDD_TITLE)
     write_atomic(a.expdir / "results.md", md)
-    print(f"{a.expdir / 'results.json'}: {len(rows)} rows", file=sys.stderr)
+    print(f"{a.expdir / 'results.json'}: {len(rows)} joint rows, {len(branches)} greedy rows", file=sys.stderr)
     return 0
 
 

@@ -5,9 +5,11 @@ For every output decoded there (``text.<output>``) and every metric of the outpu
 (``dualasr.scoring.metrics_for``: CER/WER, or PER for a surface of word tokens, i.e. phones),
 writes into ``<decode_dir>/score_<output>/``: ``utt_errors.<metric>`` (``uttid errors ref_len``),
 ``alignment.<metric>.txt`` (jiwer's per-utterance alignment) and ``score.json`` (the rows that
-``dualasr.bin.results`` gathers into exp/results.json).
+``dualasr.bin.results`` gathers into exp/results.json). ``--decode`` names the decoding that made the
+hypotheses (``joint``: stage 8's search; ``ctc_greedy``/``att_greedy``: ``dualasr.bin.greedy_decode``,
+whose hypotheses lie in ``<decode_dir>/<mode>/``); it goes into every row.
 
-Mispronunciation detection and diagnosis (MDD), into ``score_surface/mdd.json`` (and
+Mispronunciation detection and diagnosis (MDD) of the joint decode, into ``score_surface/mdd.json`` (and
 ``mdd_utt.<mode>``, per-utterance counts):
 - ``prompted``: when the reference dir has ``text.canonical``, the canonical pronunciation is the
   reading prompt's (canonical vs perceived = text.surface vs recognised = the surface hypothesis);
@@ -79,6 +81,7 @@ def main(argv=None) -> int:
     p.add_argument("--lang", required=True)
     p.add_argument("--model", required=True)
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--decode", default="joint", choices=["joint", "ctc_greedy", "att_greedy"])
     p.add_argument("--surface_token_type", default="char", help="word: space-separated phones, scored as PER")
     p.add_argument("--meaning_token_type", default="char")
     p.add_argument("--lexicon", type=Path, default=None,
@@ -102,14 +105,14 @@ def main(argv=None) -> int:
             write_atomic(sdir / f"alignment.{metric}.txt",
                          "".join(f"=== {s.uttid} errors={s.errors} ref_len={s.ref_len}\n{s.alignment}\n\n" for s in scores))
             rows.append(dict(lang=a.lang, model=a.model, output=o, metric=metric,
-                             test_set=a.ref_dir.name, seed=a.seed, n=len(scores),
+                             test_set=a.ref_dir.name, seed=a.seed, decode=a.decode, n=len(scores),
                              errors=sum(s.errors for s in scores), ref_len=sum(s.ref_len for s in scores),
                              value=round(error_rate(scores), 4)))
-            print(f"{a.model} {a.lang} {a.ref_dir.name} {o} {metric}: {rows[-1]['value']:.2f} % "
+            print(f"{a.model} {a.lang} {a.ref_dir.name} {o} {metric} ({a.decode}): {rows[-1]['value']:.2f} % "
                   f"({rows[-1]['errors']}/{rows[-1]['ref_len']}, {len(scores)} utts)", file=sys.stderr)
         write_atomic(sdir / "score.json", json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
 
-    if "surface" not in outputs:
+    if "surface" not in outputs or a.decode != "joint":
         return 0
     perceived = read_kaldi_map(a.ref_dir / "text.surface")
     canon: Dict[str, Tuple[Dict[str, str], dict]] = {}
@@ -131,7 +134,7 @@ def main(argv=None) -> int:
         total = {k: sum(c[k] for c in per_utt.values()) for k in MDD_COUNTS}
         m = mdd_metrics(total)
         mdd_rows.append(dict(lang=a.lang, model=a.model, output="surface", metric="mdd", mode=mode,
-                             test_set=a.ref_dir.name, seed=a.seed, n=len(per_utt), **total,
+                             test_set=a.ref_dir.name, seed=a.seed, decode=a.decode, n=len(per_utt), **total,
                              **{k: _num(v) for k, v in m.items()}, value=_num(m["f1"]), **extra))
         write_atomic(a.decode_dir / "score_surface" / f"mdd_utt.{mode}",
                      "uttid " + " ".join(MDD_COUNTS) + "\n"
