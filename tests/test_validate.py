@@ -1,5 +1,6 @@
 """The data-dir validator: one broken dir per check, each message naming file, line and utterance."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,43 @@ def test_cli_exit_codes(good):
     (good / "spk2utt").unlink()
     bad = subprocess.run([sys.executable, "-m", "dualasr.bin.validate_data_dir", str(good)], capture_output=True, text=True)
     assert bad.returncode == 1 and "spk2utt:0: -: missing file" in bad.stderr
+
+
+def _sparse_wav(path, data_bytes):
+    """A 16 kHz mono wav whose header and (sparse) size say ``data_bytes`` of samples, none written."""
+    soundfile.write(path, np.zeros(16, dtype=np.int16), 16000)
+    head = bytearray(path.read_bytes())
+    at = head.index(b"data")
+    head[at + 4:at + 8] = data_bytes.to_bytes(4, "little")
+    head[4:8] = (at + 8 + data_bytes - 8).to_bytes(4, "little")
+    with open(path, "wb") as f:
+        f.write(head[:at + 8])
+        f.truncate(at + 8 + data_bytes)
+
+
+def test_feature_stage_checks_free_space(good, tmp_path):
+    """Stage 3 refuses to start when the features cannot fit, with both numbers; the free space is the
+    real reading of the filesystem (1000 utterances of 37 h each need terabytes)."""
+    from dualasr.bin.make_fbank import check_space, estimate_feature_bytes, free_bytes
+
+    need, n, hours = estimate_feature_bytes([good])
+    assert n == 3 and need == int(((11 + 21 + 31) * 320 + 3 * 64) * 1.05) + 64 * 2**20
+    check_space([good], tmp_path / "dump")  # room for 0.6 s of audio: passes
+
+    big = tmp_path / "big"
+    wav = tmp_path / "long.wav"
+    _sparse_wav(wav, 2**32 - 64)
+    assert soundfile.info(wav).frames == (2**32 - 64) // 2
+    write_data_dir(big, [Utterance(f"u{i:04d}", str(wav), "s", "a", "a") for i in range(1000)])
+    out = tmp_path / "dump"
+    with pytest.raises(SystemExit) as e:
+        check_space([big], out)
+    msg = str(e.value)
+    m = re.fullmatch(rf"{out}: (\d+) bytes \(\d+\.\d\d GiB\) free, but the features of 1000 utterances "
+                     r"\(37282\.70 h\) need about (\d+) bytes \(\d+\.\d\d GiB: 100 frames/s x 80 x 4 bytes, "
+                     r"\+ 5% \+ 64 MiB\); free space or point --dumpdir elsewhere", msg)
+    assert m, msg
+    assert int(m.group(1)) < int(m.group(2)) and abs(int(m.group(1)) - free_bytes(out)) < 2**30
+    cli = subprocess.run([sys.executable, "-m", "dualasr.bin.make_fbank", "--check_space", str(big), "--out", str(out)],
+                         capture_output=True, text=True)
+    assert cli.returncode == 1 and cli.stderr.strip().startswith(f"{out}: ") and "need about" in cli.stderr

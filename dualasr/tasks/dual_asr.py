@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import tempfile
 import unicodedata
+from pathlib import Path
 from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -34,6 +37,30 @@ from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import int_or_none, str2bool, str_or_none
 
 from dualasr.models.dual_model import OUTPUTS, DualASRModel
+
+
+def resolve_model_paths(conf: dict, model_dir: Path | str) -> dict:
+    """The files a model needs to load (CMVN stats, token lists, bpe models), made absolute.
+
+    The recipe records absolute paths. A relative one is taken relative to the model directory when
+    the file is there, else relative to the working directory (ESPnet's own reading, and that of
+    models trained before the recipe passed absolute paths).
+    """
+    model_dir = Path(model_dir).resolve()
+
+    def fix(value):
+        if not isinstance(value, str) or not value or os.path.isabs(value):
+            return value
+        return str(model_dir / value) if (model_dir / value).exists() else os.path.abspath(value)
+
+    conf = dict(conf)
+    if isinstance(conf.get("normalize_conf"), dict) and "stats_file" in conf["normalize_conf"]:
+        conf["normalize_conf"] = dict(conf["normalize_conf"], stats_file=fix(conf["normalize_conf"]["stats_file"]))
+    for o in OUTPUTS:
+        for key in (f"token_list_{o}", f"bpemodel_{o}"):
+            if key in conf:
+                conf[key] = fix(conf[key])
+    return conf
 
 
 class DualTextPreprocessor(MutliTokenizerCommonPreprocessor):
@@ -123,6 +150,20 @@ class DualASRTask(AbsTask):
     @classmethod
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
         return tuple(f"text_{o}" for o in OUTPUTS)
+
+    @classmethod
+    def build_model_from_file(cls, config_file=None, model_file=None, device: str = "cpu"):
+        """ESPnet's loader, with the paths in config.yaml resolved first (:func:`resolve_model_paths`),
+        so that a model loads whatever the working directory."""
+        import yaml
+
+        config_file = Path(config_file) if config_file is not None else Path(model_file).parent / "config.yaml"
+        with open(config_file, encoding="utf-8") as f:
+            conf = resolve_model_paths(yaml.safe_load(f), config_file.parent)
+        with tempfile.TemporaryDirectory() as tmp:
+            resolved = Path(tmp) / "config.yaml"
+            resolved.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
+            return super().build_model_from_file(resolved, model_file, device)
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> DualASRModel:
