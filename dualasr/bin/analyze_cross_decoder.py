@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 import torch
+import dualasr.lazy_deps  # noqa: F401,I001  (first: keeps ESPnet's start-up fast and quiet)
 from espnet2.text.build_tokenizer import build_tokenizer
 from espnet2.text.token_id_converter import TokenIDConverter
 from tqdm import tqdm

@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 import yaml
+import dualasr.lazy_deps  # noqa: F401,I001  (first: keeps ESPnet's start-up fast and quiet)
 from espnet.nets.batch_beam_search import BatchBeamSearch
 from espnet.nets.scorers.ctc import CTCPrefixScorer
 from espnet2.text.build_tokenizer import build_tokenizer

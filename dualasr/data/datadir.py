@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
 DATA_FILES = ("wav.scp", "utt2spk", "spk2utt", "text.surface", "text.meaning")
-OUTPUTS = ("surface", "meaning")
 
 
 @dataclass(frozen=True)
