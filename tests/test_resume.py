@@ -23,8 +23,6 @@ import yaml
 
 from tiny_recipe import BASE_ARGS, copy_recipe, run_recipe
 
-pytestmark = pytest.mark.slow
-
 SETS = ("train_en", "dev_en", "test_en")
 # two epochs instead of the tiny config's three: the kill lands in the second one
 TRAIN = ("--stage", "7", "--stop_stage", "7", "--train_args", "--max_epoch 2")
@@ -63,6 +61,7 @@ def read_feats(rdir: Path, s: str, filtered: bool = False) -> dict:
         os.chdir(cwd)
 
 
+@pytest.mark.slow
 def test_kill_feature_extraction(tiny_recipe, tmp_path):
     rdir = copy_recipe(tiny_recipe, tmp_path / "asr1")
     shutil.rmtree(rdir / "dump")  # stages 3-4 from scratch
@@ -91,6 +90,7 @@ def load_state(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+@pytest.mark.slow
 def test_kill_training_mid_epoch(tiny_recipe, tmp_path, monkeypatch):
     clean = copy_recipe(tiny_recipe, tmp_path / "clean" / "asr1")
     run_recipe(clean, *TRAIN)
@@ -129,3 +129,43 @@ def test_kill_training_mid_epoch(tiny_recipe, tmp_path, monkeypatch):
     assert args2.normalize_conf["stats_file"] == str(mdir.resolve() / "cmvn.npz")
     for k, v in model.state_dict().items():
         assert torch.equal(v, model2.state_dict()[k])
+
+
+def _fake_train_dir(d: Path, epoch: int = 2) -> dict:
+    """What ESPnet's trainer leaves after ``epoch`` epochs: checkpoint.pth, {n}epoch.pth, links."""
+    d.mkdir()
+    model = torch.nn.Linear(3, 2).state_dict()
+    torch.save({"model": model, "reporter": {"stats": {}, "epoch": epoch}, "optimizers": [], "schedulers": [],
+                "scaler": None}, d / "checkpoint.pth")
+    for e in range(1, epoch + 1):
+        torch.save(model, d / f"{e}epoch.pth")
+    (d / "latest.pth").symlink_to(f"{epoch}epoch.pth")
+    return model
+
+
+def _cut(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def test_repair_checkpoint(tmp_path):
+    from dualasr.bin.repair_checkpoint import repair
+
+    d = tmp_path / "ok"
+    _fake_train_dir(d)
+    assert repair(d) == "" and sorted(p.name for p in d.iterdir()) == [
+        "1epoch.pth", "2epoch.pth", "checkpoint.pth", "latest.pth"]
+
+    for how in ("missing", "cut"):  # killed between (or during) the two saves of epoch 2
+        d = tmp_path / how
+        model = _fake_train_dir(d)
+        (d / "2epoch.pth").unlink() if how == "missing" else _cut(d / "2epoch.pth")
+        assert repair(d) == f"{d / '2epoch.pth'}: missing or unreadable (killed after checkpoint.pth was written): rewritten from it"
+        got = torch.load(d / "2epoch.pth")
+        assert all(torch.equal(got[k], v) for k, v in model.items())
+
+    d = tmp_path / "ckpt_cut"  # killed while checkpoint.pth was written
+    _fake_train_dir(d)
+    _cut(d / "checkpoint.pth")
+    assert repair(d) == (f"{d / 'checkpoint.pth'}: unreadable (killed while it was written): removed it and 3 epoch "
+                         "file(s); training restarts from epoch 1")
+    assert list(d.iterdir()) == []

@@ -241,6 +241,8 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
         for o in speech $(for x in $outputs; do echo "text_$x"; done); do
           shapes+=" --train_shape_file $(abs "$expdir/stats_$l/train/${o}_shape") --valid_shape_file $(abs "$expdir/stats_$l/valid/${o}_shape")"
         done
+        # a kill while ESPnet wrote its end-of-epoch files leaves them unreadable: repair before --resume
+        [ ! -f "$dir/checkpoint.pth" ] || python -m dualasr.bin.repair_checkpoint "$dir"
         log "training $dir (outputs: $outputs; log: $dir/train.log)"
         # shellcheck disable=SC2086
         ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
