@@ -51,14 +51,9 @@ def kill_when(rdir: Path, args, ready, what: str, timeout: float = 300) -> None:
 
 
 def read_feats(rdir: Path, s: str, filtered: bool = False) -> dict:
-    """uttid -> features of a set (feats.scp holds paths relative to the recipe dir)."""
+    """uttid -> features of a set (feats.scp holds absolute ark paths: read from any directory)."""
     scp = rdir / "dump" / "fbank" / ("" if filtered else "org") / s / "feats.scp"
-    cwd = os.getcwd()
-    os.chdir(rdir)
-    try:
-        return {k: np.array(v) for k, v in kaldiio.load_scp(str(scp)).items()}
-    finally:
-        os.chdir(cwd)
+    return {k: np.array(v) for k, v in kaldiio.load_scp(str(scp)).items()}
 
 
 @pytest.mark.slow

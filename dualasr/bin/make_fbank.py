@@ -2,7 +2,8 @@
 
 One job of ``--nj``: ``python -m dualasr.bin.make_fbank --data data/train_ko --out dump/fbank/org/train_ko
 --nj 4 --job 2`` handles every 4th utterance starting at the 2nd and writes ``feats.2.{ark,scp}``,
-``feats_shape.2`` (``uttid frames,80``) and ``stats.2.npz``. ``--merge`` then joins the pieces into
+``feats_shape.2`` (``uttid frames,80``) and ``stats.2.npz`` (``feats.scp`` holds absolute ark paths).
+``--merge`` then joins the pieces into
 ``feats.scp``, ``feats_shape`` and ``cmvn.npz`` (the ``count/sum/sum_square`` format that ESPnet's
 ``GlobalMVN`` reads), each written atomically, and removes the per-job scp/shape/stats files.
 
@@ -118,7 +119,9 @@ def run_job(data: Path, out: Path, nj: int, job: int, fs: int) -> None:
     ids = list(wavs)[job - 1 :: nj]
     out.mkdir(parents=True, exist_ok=True)
     count, s1, s2 = 0, np.zeros(N_MELS), np.zeros(N_MELS)
-    ark, scp = out / f"feats.{job}.ark", out / f"feats.{job}.scp"
+    # feats.scp gets the ark's absolute path (as Kaldi's make_fbank.sh does), so the features read
+    # from any working directory: analyses, the report, inference.
+    ark, scp = Path(os.path.abspath(out / f"feats.{job}.ark")), out / f"feats.{job}.scp"
     shapes = []
     with kaldiio.WriteHelper(f"ark,scp:{ark},{scp}.tmp") as writer:
         for uttid in tqdm(ids, desc=f"fbank {data.name} job {job}/{nj}", mininterval=5, file=sys.stderr):
