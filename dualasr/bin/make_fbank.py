@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from dualasr.data.datadir import read_kaldi_map, write_atomic
+from dualasr.data.datadir import read_kaldi_map
+from dualasr.files import write_atomic
 
 N_MELS = 80
 # ark bytes per frame (float32) and per utterance (key, binary-matrix header); margin on the total
