@@ -51,9 +51,15 @@ def kill_when(rdir: Path, args, ready, what: str, timeout: float = 300) -> None:
 
 
 def read_feats(rdir: Path, s: str, filtered: bool = False) -> dict:
-    """uttid -> features of a set (feats.scp holds absolute ark paths: read from any directory)."""
+    """uttid -> features of a set (ark paths are absolute; relative ones, from older runs, are read
+    from the recipe dir)."""
     scp = rdir / "dump" / "fbank" / ("" if filtered else "org") / s / "feats.scp"
-    return {k: np.array(v) for k, v in kaldiio.load_scp(str(scp)).items()}
+    cwd = os.getcwd()
+    os.chdir(rdir)
+    try:
+        return {k: np.array(v) for k, v in kaldiio.load_scp(str(scp)).items()}
+    finally:
+        os.chdir(cwd)
 
 
 @pytest.mark.slow
@@ -77,6 +83,8 @@ def test_kill_feature_extraction(tiny_recipe, tmp_path):
         got, want = (np.load(d / "dump/fbank/org" / s / "cmvn.npz") for d in (rdir, tiny_recipe))
         for k in ("count", "sum", "sum_square"):
             assert np.array_equal(got[k], want[k]), (s, k)
+        assert all(line.split(" ", 1)[1].startswith(str(rdir.resolve())) for line in
+                   (rdir / "dump/fbank" / s / "feats.scp").read_text().splitlines())
         # test sets are copied without their arks: feats.scp points into fbank/org
         assert not list((rdir / "dump/fbank" / s).glob("*.ark"))
 
