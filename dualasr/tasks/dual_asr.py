@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -41,27 +40,21 @@ from dualasr import OUTPUTS
 from dualasr.models.dual_model import DualASRModel
 
 
-def resolve_model_paths(conf: dict, model_dir: Path | str) -> dict:
-    """The files a model needs to load (CMVN stats, token lists, bpe models), made absolute.
+def resolve_model_paths(conf: dict, config_file: Path | str) -> dict:
+    """The files a model needs to load (CMVN stats, token lists, bpe models: the files a packed model
+    holds, ``dualasr.packed``), made absolute with the packer's rule: a relative path is taken
+    relative to the working directory, else to the model directory. The recipe records absolute
+    paths; this serves older model dirs and hand-edited ones."""
+    from dualasr.packed import _config_files, find_config_file
 
-    The recipe records absolute paths. A relative one is taken relative to the model directory when
-    the file is there, else relative to the working directory (ESPnet's own reading, and that of
-    models trained before the recipe passed absolute paths).
-    """
-    model_dir = Path(model_dir).resolve()
-
-    def fix(value):
-        if not isinstance(value, str) or not value or os.path.isabs(value):
-            return value
-        return str(model_dir / value) if (model_dir / value).exists() else os.path.abspath(value)
-
-    conf = dict(conf)
-    if isinstance(conf.get("normalize_conf"), dict) and "stats_file" in conf["normalize_conf"]:
-        conf["normalize_conf"] = dict(conf["normalize_conf"], stats_file=fix(conf["normalize_conf"]["stats_file"]))
-    for o in OUTPUTS:
-        for key in (f"token_list_{o}", f"bpemodel_{o}"):
-            if key in conf:
-                conf[key] = fix(conf[key])
+    conf = {k: dict(v) if isinstance(v, dict) else v for k, v in conf.items()}
+    for keys, value in _config_files(conf):
+        found = find_config_file(value, Path(config_file))
+        if found is not None:
+            target = conf
+            for k in keys[:-1]:
+                target = target[k]
+            target[keys[-1]] = str(found.absolute())
     return conf
 
 
@@ -161,7 +154,7 @@ class DualASRTask(AbsTask):
 
         config_file = Path(config_file) if config_file is not None else Path(model_file).parent / "config.yaml"
         with open(config_file, encoding="utf-8") as f:
-            conf = resolve_model_paths(yaml.safe_load(f), config_file.parent)
+            conf = resolve_model_paths(yaml.safe_load(f), config_file)
         with tempfile.TemporaryDirectory() as tmp:
             resolved = Path(tmp) / "config.yaml"
             resolved.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
