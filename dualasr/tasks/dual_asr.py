@@ -38,6 +38,7 @@ from espnet2.utils.types import int_or_none, str2bool, str_or_none
 
 from dualasr import OUTPUTS
 from dualasr.models.dual_model import DualASRModel
+from dualasr.train.pcgrad import PCGradTrainer
 
 
 def resolve_model_paths(conf: dict, config_file: Path | str) -> dict:
@@ -100,6 +101,9 @@ class DualASRTask(AbsTask):
         group.add_argument("--init", type=lambda x: str_or_none(x.lower()), default=None,
                            choices=["chainer", "xavier_uniform", "xavier_normal", "kaiming_uniform",
                                     "kaiming_normal", "normal", None])
+        group.add_argument("--init_seed", type=int_or_none, default=None,
+                           help="draw the initial weights from this seed (training's randomness still comes "
+                                "from --seed); default: none, ESPnet's behaviour (the weights from --seed)")
         group.add_argument("--input_size", type=int_or_none, default=None,
                            help="feature dimension when the data loader gives features (no frontend)")
         group.add_argument("--ctc_conf", action=NestedDictAction, default=get_default_kwargs(CTC))
@@ -107,7 +111,11 @@ class DualASRTask(AbsTask):
                            default=dict(outputs=list(OUTPUTS), ctc_weight=0.3, lsm_weight=0.1,
                                         task_branch_layers=0),
                            help="DualASRModel options: outputs, output_weights, ctc_weight, lsm_weight, "
-                                "length_normalized_loss, task_branch_layers, report_cer, report_wer")
+                                "length_normalized_loss, task_branch_layers, report_cer, report_wer; the "
+                                "variants' knobs (hier_layer, hier_self_condition, adapter_layers, "
+                                "adapter_bottleneck, pcgrad, adv_private_layers, adv_weight, adv_grl_scale, "
+                                "adv_ortho_weight, sparse_layers, sparse_l1, sparse_tol) are documented in "
+                                "conf/model_kinds.yaml")
         group = parser.add_argument_group(description="Preprocess related")
         group.add_argument("--use_preprocessor", type=str2bool, default=True)
         group.add_argument("--token_type", type=str, default="char", choices=["char", "bpe", "word"])
@@ -116,6 +124,18 @@ class DualASRTask(AbsTask):
                            help="tokenize Hangul as jamo (Unicode NFD); hypotheses are recomposed (NFC)")
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
+
+    @classmethod
+    def main_worker(cls, args: argparse.Namespace):
+        # model_conf.pcgrad selects the PCGrad trainer; every other model trains with ESPnet's Trainer
+        if cls is DualASRTask and dict(args.model_conf or {}).get("pcgrad"):
+            return DualASRPCGradTask.main_worker(args)
+        super().main_worker(args)
+        # do_sparse: once training is done, how sparse each output's residual ended up (first rank only)
+        if (dict(args.model_conf or {}).get("sparse_layers") and not args.collect_stats
+                and (args.dist_rank or 0) == 0):
+            from dualasr.bin.residual_sparsity import write_sparsity
+            write_sparsity(Path(args.output_dir))
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[
@@ -162,6 +182,17 @@ class DualASRTask(AbsTask):
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> DualASRModel:
+        init_seed = getattr(args, "init_seed", None)
+        if init_seed is None:
+            return cls._build_model(args)
+        # A forked RNG draws the initial weights, so the global RNG (seeded from --seed by ESPnet's
+        # main_worker) goes on to batching, dropout and specaug untouched by the init seed.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)
+            return cls._build_model(args)
+
+    @classmethod
+    def _build_model(cls, args: argparse.Namespace) -> DualASRModel:
         model_conf = dict(args.model_conf)
         outputs = list(model_conf.pop("outputs", OUTPUTS))
         token_lists = {}
@@ -196,3 +227,9 @@ class DualASRTask(AbsTask):
         if args.init is not None:
             initialize(model, args.init)
         return model
+
+
+class DualASRPCGradTask(DualASRTask):
+    """DualASRTask trained with :class:`dualasr.train.pcgrad.PCGradTrainer` (``model_conf.pcgrad: true``)."""
+
+    trainer = PCGradTrainer

@@ -9,7 +9,8 @@
 #   6 collect stats   ESPnet collect_stats mode: shape files for batching
 #   7 train           each model of --models, e.g. "so_surface so_meaning do do_branch"
 #   8 decode          each test set, model and output (a DO model encodes once for both)
-#   9 score           CER (and WER for en), per-utterance alignments, exp/results.{json,md}
+#   9 score           CER (and WER for en), per-utterance alignments, exp/results.{json,md}; also each
+#                     branch alone (CTC greedy, attention greedy decoding) beside the joint decode
 #  10 divergence      DO - SO by surface-meaning edit distance bins -> exp/analysis/divergence
 #  11 analysis        encoder CKA (exp/analysis/cka), cross-task decoders (exp/analysis/cross_decoder)
 #  12 report          tables, figures and README under exp/report
@@ -54,12 +55,15 @@ inference_config=conf/decode.yaml
 inference_args=""
 inference_model=valid.acc.ave.pth
 seeds=""               # e.g. "1 2 3": train every model once per seed (default: --seed alone)
+shared_init=false      # true: every model kind starts from the weights of --seed (default: each (kind, seed) its own)
+reference_seed=""      # e.g. 2: train so_surface once more with this seed (exp/so_surface_<lang>_refseed<k>), the CKA reference
 datadir=data
 dumpdir=dump
 expdir=exp
 divergence_bins="0,1-2,3-5,6-10,11+"  # stage 10: edit-distance bins
-analysis_max_utts=200  # stage 11: test utterances for the encoder CKA
+analysis_max_utts=200  # stage 11: test utterances for the encoder CKA (speaker-balanced, as swap_max_utts)
 swap_max_utts=100      # stage 11: test utterances for the decoder-state CKA and the decoder swap
+subset_seed=0          # stage 11: seed of the speaker-balanced analysis subsets
 
 . ./path.sh
 . ./cmd.sh
@@ -230,30 +234,34 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     dist_args=(--ngpu "$(( ngpu > 0 ? 1 : 0 ))" --multiprocessing_distributed false --dist_backend "$dist_backend")
     log "distributed training: $num_nodes node(s) x $nproc rank(s), backend $dist_backend"
   fi
+  # (model, seed, dir) to train: every model of --models per seed, and the CKA reference (--reference_seed)
+  jobs=()
+  for m in $models; do for s in $seed_list; do jobs+=("$m $s"); done; done
+  [ -z "$reference_seed" ] || jobs+=("so_surface $reference_seed ref")
   for l in $langs; do
     tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
-    for m in $models; do
-      eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m")"
-      for s in $seed_list; do
-        dir=$expdir/$(exp_name "$m" "$l" "$s")
-        if is_done "$dir/.done_train"; then log "$dir already trained"; continue; fi
-        mkdir -p "$dir"
-        shapes=""
-        for o in speech $(for x in $outputs; do echo "text_$x"; done); do
-          shapes+=" --train_shape_file $(abs "$expdir/stats_$l/train/${o}_shape") --valid_shape_file $(abs "$expdir/stats_$l/valid/${o}_shape")"
-        done
-        # a kill while ESPnet wrote its end-of-epoch files leaves them unreadable: repair before --resume
-        [ ! -f "$dir/checkpoint.pth" ] || python -m dualasr.bin.repair_checkpoint "$dir"
-        log "training $dir (outputs: $outputs; log: $dir/train.log)"
-        # shellcheck disable=SC2086
-        ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
-          --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")" \
-          --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(token_args "$l" $outputs) \
-          $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
-          --seed "$s" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
-        [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
-        mark_done "$dir/.done_train"
+    for job in "${jobs[@]}"; do
+      read -r m s ref <<< "$job"
+      # initial weights: from an init seed derived from (kind, seed), unless --shared_init true
+      eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m" --seed "$s" --shared_init "$shared_init")"
+      if [ -n "$ref" ]; then dir=$expdir/so_surface_${l}_refseed$s; else dir=$expdir/$(exp_name "$m" "$l" "$s"); fi
+      if is_done "$dir/.done_train"; then log "$dir already trained"; continue; fi
+      mkdir -p "$dir"
+      shapes=""
+      for o in speech $(for x in $outputs; do echo "text_$x"; done); do
+        shapes+=" --train_shape_file $(abs "$expdir/stats_$l/train/${o}_shape") --valid_shape_file $(abs "$expdir/stats_$l/valid/${o}_shape")"
       done
+      # a kill while ESPnet wrote its end-of-epoch files leaves them unreadable: repair before --resume
+      [ ! -f "$dir/checkpoint.pth" ] || python -m dualasr.bin.repair_checkpoint "$dir"
+      log "training $dir (outputs: $outputs; log: $dir/train.log)"
+      # shellcheck disable=SC2086
+      ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
+        --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")" \
+        --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(token_args "$l" $outputs) \
+        $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
+        --seed "$s" "${init_args[@]}" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
+      [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
+      mark_done "$dir/.done_train"
     done
   done
 fi
@@ -287,15 +295,32 @@ if run_stage 8 "decode: each test set, model and output"; then
   done
 fi
 
-if run_stage 9 "score: CER (and WER for en) per output; exp/results.{json,md}"; then
+if run_stage 9 "score: CER (and WER for en) per output, joint and each branch alone; exp/results.{json,md}"; then
+  for l in $langs; do
+    for t in $test_sets; do  # CTC-only and attention-only greedy decoding: one process per test set
+      ts=$(set_name "$t" "$l"); todo=()
+      for m in $models; do for s in $seed_list; do
+        dir=$expdir/$(exp_name "$m" "$l" "$s")
+        is_done "$dir/decode_$ts/.done_greedy" || todo+=(--model_dir "$dir")
+      done; done
+      [ ${#todo[@]} -gt 0 ] || { log "greedy decoding of $ts already done"; continue; }
+      ${decode_cmd} "$expdir/greedy_$ts.log" python -m dualasr.bin.greedy_decode "${todo[@]}" \
+        --data "$dumpdir/fbank/$ts/feats.scp" --inference_config "$(conf_path "$(basename "$inference_config")")" \
+        --inference_model "$inference_model"
+      for ((i = 1; i < ${#todo[@]}; i += 2)); do mark_done "${todo[i]}/decode_$ts/.done_greedy"; done
+    done
+  done
   for l in $langs; do
     for m in $models; do
       for s in $seed_list; do
         dir=$expdir/$(exp_name "$m" "$l" "$s")
         for t in $test_sets; do
           ts=$(set_name "$t" "$l")
-          python -m dualasr.bin.score --ref_dir "$dumpdir/fbank/$ts" --decode_dir "$dir/decode_$ts" \
-            --lang "$l" --model "$m" $( [ -n "$seeds" ] && echo "--seed $s" )
+          for mode in joint ctc_greedy att_greedy; do
+            if [ "$mode" = joint ]; then d=$dir/decode_$ts; else d=$dir/decode_$ts/$mode; fi
+            python -m dualasr.bin.score --ref_dir "$dumpdir/fbank/$ts" --decode_dir "$d" --decode "$mode" \
+              --lang "$l" --model "$m" $( [ -n "$seeds" ] && echo "--seed $s" )
+          done
         done
       done
     done
@@ -319,19 +344,29 @@ if run_stage 10 "divergence: DO - SO by surface-meaning edit distance ($divergen
       --bins "$divergence_bins" --outdir "$expdir/analysis/divergence"
     mark_done "$expdir/.done/divergence"
   fi
+  for m in $models; do  # every other dual model (do_branch, do_hier, ...): its own bins, for the variants figure
+    case $m in do_*) ;; *) continue;; esac
+    if is_done "$expdir/.done/divergence_$m" || ! analysis_models_trained; then continue; fi
+    python -m dualasr.bin.analyze_divergence --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
+      --bins "$divergence_bins" --do_model "$m" --outdir "$expdir/analysis/divergence/models/$m"
+    mark_done "$expdir/.done/divergence_$m"
+  done
 fi
 
 if run_stage 11 "analysis: encoder CKA and cross-task decoders"; then
   if is_done "$expdir/.done/cka"; then log "encoder CKA already done ($expdir/analysis/cka)"
   elif analysis_models_trained; then
     python -m dualasr.bin.analyze_cka --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
-      --max_utts "$analysis_max_utts" --inference_model "$inference_model" --outdir "$expdir/analysis/cka"
+      --max_utts "$analysis_max_utts" --subset_seed "$subset_seed" --inference_model "$inference_model" \
+      --outdir "$expdir/analysis/cka"
     mark_done "$expdir/.done/cka"
   fi
   if is_done "$expdir/.done/cross_decoder"; then log "cross-decoder analysis already done ($expdir/analysis/cross_decoder)"
   elif analysis_models_trained; then
     python -m dualasr.bin.analyze_cross_decoder --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
-      --max_utts "$swap_max_utts" --inference_model "$inference_model" --outdir "$expdir/analysis/cross_decoder"
+      --max_utts "$swap_max_utts" --subset_seed "$subset_seed" --inference_model "$inference_model" \
+      --inference_config "$(conf_path "$(basename "$inference_config")")" $inference_args \
+      --outdir "$expdir/analysis/cross_decoder"
     mark_done "$expdir/.done/cross_decoder"
   fi
 fi
