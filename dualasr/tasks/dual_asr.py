@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
 import unicodedata
 from pathlib import Path
 from typing import Callable, Collection, Dict, List, Optional, Tuple
@@ -38,6 +39,24 @@ from espnet2.utils.types import int_or_none, str2bool, str_or_none
 from dualasr import OUTPUTS
 from dualasr.models.dual_model import DualASRModel
 from dualasr.train.pcgrad import PCGradTrainer
+
+
+def resolve_model_paths(conf: dict, config_file: Path | str) -> dict:
+    """The files a model needs to load (CMVN stats, token lists, bpe models: the files a packed model
+    holds, ``dualasr.packed``), made absolute with the packer's rule: a relative path is taken
+    relative to the working directory, else to the model directory. The recipe records absolute
+    paths; this serves older model dirs and hand-edited ones."""
+    from dualasr.packed import _config_files, find_config_file
+
+    conf = {k: dict(v) if isinstance(v, dict) else v for k, v in conf.items()}
+    for keys, value in _config_files(conf):
+        found = find_config_file(value, Path(config_file))
+        if found is not None:
+            target = conf
+            for k in keys[:-1]:
+                target = target[k]
+            target[keys[-1]] = str(found.absolute())
+    return conf
 
 
 class DualTextPreprocessor(MutliTokenizerCommonPreprocessor):
@@ -155,6 +174,20 @@ class DualASRTask(AbsTask):
     @classmethod
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
         return tuple(f"text_{o}" for o in OUTPUTS)
+
+    @classmethod
+    def build_model_from_file(cls, config_file=None, model_file=None, device: str = "cpu"):
+        """ESPnet's loader, with the paths in config.yaml resolved first (:func:`resolve_model_paths`),
+        so that a model loads whatever the working directory."""
+        import yaml
+
+        config_file = Path(config_file) if config_file is not None else Path(model_file).parent / "config.yaml"
+        with open(config_file, encoding="utf-8") as f:
+            conf = resolve_model_paths(yaml.safe_load(f), config_file)
+        with tempfile.TemporaryDirectory() as tmp:
+            resolved = Path(tmp) / "config.yaml"
+            resolved.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
+            return super().build_model_from_file(resolved, model_file, device)
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> DualASRModel:

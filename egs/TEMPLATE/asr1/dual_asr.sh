@@ -137,19 +137,27 @@ if run_stage 2 "speed perturbation (${speed_perturb_factors:-none})"; then
 fi
 
 if run_stage 3 "features: 80-dim fbank + CMVN stats into $dumpdir/fbank/org"; then
+  todo=()
   for l in $langs; do
     for s in $(all_sets "$l"); do
-      out=$dumpdir/fbank/org/$s
-      if is_done "$dumpdir/.done/feats_$s"; then log "features of $s already done"; continue; fi
-      rm -rf "$out"; mkdir -p "$out/log"
-      ${train_cmd} JOB=1:"$nj" "$out/log/fbank.JOB.log" \
-        python -m dualasr.bin.make_fbank --data "$datadir/$s" --out "$out" --nj "$nj" --job JOB --fs "$fs"
-      python -m dualasr.bin.make_fbank --out "$out" --nj "$nj" --merge
-      for f in wav.scp utt2spk spk2utt text.surface text.meaning; do cp "$datadir/$s/$f" "$out/$f"; done
-      if [ -f "$datadir/$s/text.canonical" ]; then cp "$datadir/$s/text.canonical" "$out/"; fi
-      mark_done "$dumpdir/.done/feats_$s"
+      if is_done "$dumpdir/.done/feats_$s"; then log "features of $s already done"; else todo+=("$s"); fi
     done
   done
+  if [ ${#todo[@]} -gt 0 ]; then
+    # refuse to start when the features cannot fit (durations x 100 frames/s x 80 x 4 bytes + a margin)
+    python -m dualasr.bin.make_fbank --check_space "${todo[@]/#/$datadir/}" --out "$dumpdir"
+    for s in "${todo[@]}"; do rm -rf "$dumpdir/fbank/org/$s"; mkdir -p "$dumpdir/fbank/org/$s"; done
+    logdir=$dumpdir/fbank/org/log; mkdir -p "$logdir"
+    # one job array for every set: job J takes every nj-th utterance of each set
+    ${train_cmd} JOB=1:"$nj" "$logdir/fbank.JOB.log" python -m dualasr.bin.make_fbank \
+      --data "${todo[@]/#/$datadir/}" --out "${todo[@]/#/$dumpdir/fbank/org/}" --nj "$nj" --job JOB --fs "$fs"
+    python -m dualasr.bin.make_fbank --out "${todo[@]/#/$dumpdir/fbank/org/}" --nj "$nj" --merge
+    for s in "${todo[@]}"; do
+      for f in wav.scp utt2spk spk2utt text.surface text.meaning; do cp "$datadir/$s/$f" "$dumpdir/fbank/org/$s/$f"; done
+      if [ -f "$datadir/$s/text.canonical" ]; then cp "$datadir/$s/text.canonical" "$dumpdir/fbank/org/$s/"; fi
+      mark_done "$dumpdir/.done/feats_$s"
+    done
+  fi
 fi
 
 if run_stage 4 "filter too-short (<$min_frames frames) and too-long (>$max_frames) utterances, and texts of more tokens than frames"; then
@@ -157,8 +165,9 @@ if run_stage 4 "filter too-short (<$min_frames frames) and too-long (>$max_frame
     for s in $(all_sets "$l"); do
       if is_done "$dumpdir/.done/filter_$s"; then log "filter of $s already done"; continue; fi
       if is_test_set "$s" "$l"; then
-        # test sets are scored whole: never filtered
-        rm -rf "$dumpdir/fbank/$s"; cp -r "$dumpdir/fbank/org/$s" "$dumpdir/fbank/$s"; rm -rf "$dumpdir/fbank/$s/log"
+        # test sets are scored whole: never filtered (feats.scp points into fbank/org: no ark copies)
+        rm -rf "$dumpdir/fbank/$s"; mkdir -p "$dumpdir/fbank/$s"
+        find "$dumpdir/fbank/org/$s" -maxdepth 1 -type f ! -name '*.ark' -exec cp {} "$dumpdir/fbank/$s/" \;
       else
         python -m dualasr.bin.filter_data --src "$dumpdir/fbank/org/$s" --dst "$dumpdir/fbank/$s" \
           --min_frames "$min_frames" --max_frames "$max_frames" $(ttype_args) $(jamo "$l" && echo --decompose_hangul)
@@ -182,6 +191,9 @@ fi
 
 # ---- model stages ----
 seed_list=${seeds:-$seed}
+# A model's config.yaml records the paths it was given (CMVN stats, token lists, bpe models, data): they
+# are passed absolute, so the model loads from any directory (analyses, report, inference).
+abs() { case $1 in /*) echo "$1";; *) echo "$PWD/$1";; esac; }
 # exp_name MODEL LANG SEED: one dir per trained model
 exp_name() {
   if [ -n "$seeds" ]; then echo "${1}_$2_seed$3"; else echo "${1}_$2"; fi
@@ -193,15 +205,15 @@ lang_args() {  # lang_args LANG: the part of --lang_train_args for LANG
 train_yaml() { if [ -n "$train_config" ]; then echo "$train_config"; else conf_path "train_${size}.yaml"; fi; }
 # data_args PREFIX SET LANG OUTPUTS...: --{train,valid}_data_path_and_name_and_type for features + texts
 data_args() {
-  local prefix=$1 d=$dumpdir/fbank/$2 o; shift 3
+  local prefix=$1 d; d=$(abs "$dumpdir/fbank/$2"); shift 3; local o
   echo "--${prefix}_data_path_and_name_and_type $d/feats.scp,speech,kaldi_ark"
   for o in "$@"; do echo "--${prefix}_data_path_and_name_and_type $d/text.$o,text_$o,text"; done
 }
 token_args() {  # token_args LANG OUTPUTS...: token lists (+ sentencepiece models, + jamo) of those outputs
   local l=$1 o; shift
   for o in "$@"; do
-    echo "--token_list_$o $(tokens_of "$l" "$o")/tokens.txt"
-    case "$(ttype_of "$o")" in bpe|unigram) echo "--bpemodel_$o $(tokens_of "$l" "$o")/bpe.model";; esac
+    echo "--token_list_$o $(abs "$(tokens_of "$l" "$o")")/tokens.txt"
+    case "$(ttype_of "$o")" in bpe|unigram) echo "--bpemodel_$o $(abs "$(tokens_of "$l" "$o")")/bpe.model";; esac
   done
   if jamo "$l"; then echo "--decompose_hangul true"; fi
 }
@@ -251,12 +263,14 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
       mkdir -p "$dir"
       shapes=""
       for o in speech $(for x in $outputs; do echo "text_$x"; done); do
-        shapes+=" --train_shape_file $expdir/stats_$l/train/${o}_shape --valid_shape_file $expdir/stats_$l/valid/${o}_shape"
+        shapes+=" --train_shape_file $(abs "$expdir/stats_$l/train/${o}_shape") --valid_shape_file $(abs "$expdir/stats_$l/valid/${o}_shape")"
       done
+      # a kill while ESPnet wrote its end-of-epoch files leaves them unreadable: repair before --resume
+      [ ! -f "$dir/checkpoint.pth" ] || python -m dualasr.bin.repair_checkpoint "$dir"
       log "training $dir (outputs: $outputs; log: $dir/train.log)"
       # shellcheck disable=SC2086
       ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
-        --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$dumpdir/fbank/$tr/cmvn.npz" \
+        --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")" \
         --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(ttype_args s/unigram/bpe/) $(token_args "$l" $outputs) \
         $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
         --seed "$s" "${init_args[@]}" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
