@@ -12,6 +12,11 @@ MEANING_TOKENS = ["<blank>", "<unk>", "x", "y", "z", "<space>", "<sos/eos>"]
 
 def build_model(outputs=("surface", "meaning"), branch=0, num_blocks=2, seed=0, normalize_stats=None):
     torch.manual_seed(seed)
+    return DualASRTask.build_model(build_args(outputs, branch, num_blocks, normalize_stats))
+
+
+def build_args(outputs=("surface", "meaning"), branch=0, num_blocks=2, normalize_stats=None):
+    """The parsed training arguments of :func:`build_model` (what a config.yaml holds)."""
     parser = DualASRTask.get_parser()
     args = parser.parse_args(
         [
@@ -28,7 +33,7 @@ def build_model(outputs=("surface", "meaning"), branch=0, num_blocks=2, seed=0, 
     )
     args.token_list_surface = SURFACE_TOKENS
     args.token_list_meaning = MEANING_TOKENS
-    return DualASRTask.build_model(args)
+    return args
 
 
 def batch(seed=0, n=3, frames=40):

@@ -49,7 +49,7 @@ train_threads=$(nproc)  # CPU threads of one training job (torch intra-op; the l
 num_nodes=1            # > 1: train on several Slurm nodes (cmd_backend=slurm), ranks started by srun
 nproc_per_node=""      # srun ranks per node (default: ngpu, 1 on the CPU); when set, srun is used on one node too
 dist_backend=""        # torch.distributed backend (default: nccl with GPUs, gloo on the CPU)
-inference_config=conf/decode.yaml
+inference_config=decode.yaml  # stage 8: a path (with a /) is used as given; a bare name is looked up in conf/
 inference_args=""
 inference_model=valid.acc.ave.pth
 seeds=""               # e.g. "1 2 3": train every model once per seed (default: --seed alone)
@@ -249,6 +249,12 @@ fi
 
 if run_stage 8 "decode: each test set, model and output"; then
   decode_ngpu=$(( ngpu > 0 ? 1 : 0 ))  # one GPU per decoding job, whatever training used
+  case "$inference_config" in
+    */*) [ -f "$inference_config" ] || { log "--inference_config $inference_config: no such file"; exit 1; }
+         decode_conf=$inference_config ;;
+    *) decode_conf=$(conf_path "$inference_config") ;;
+  esac
+  log "decode config: $decode_conf"
   for l in $langs; do
     for m in $models; do
       for s in $seed_list; do
@@ -256,18 +262,25 @@ if run_stage 8 "decode: each test set, model and output"; then
         for t in $test_sets; do
           ts=$(set_name "$t" "$l"); ddir=$dir/decode_$ts
           if is_done "$ddir/.done_decode"; then log "$ddir already decoded"; continue; fi
-          rm -rf "$ddir"; mkdir -p "$ddir/logdir"
+          # a decode left by a killed run resumes: each job skips the utterances it already wrote
+          # (--force true starts over)
+          if [ "$force" = true ]; then rm -rf "$ddir"; fi
+          mkdir -p "$ddir/logdir"
           n=$(wc -l < "$dumpdir/fbank/$ts/feats.scp"); j=$(( nj < n ? nj : n ))
           for i in $(seq "$j"); do
             awk -v n="$j" -v i="$i" '(NR - 1) % n == i - 1 {print $1}' "$dumpdir/fbank/$ts/feats.scp" > "$ddir/logdir/keys.$i"
           done
           ${decode_cmd} --gpu "$decode_ngpu" JOB=1:"$j" "$ddir/logdir/decode.JOB.log" python -m dualasr.bin.dual_asr_inference \
             --config "$dir/config.yaml" --model_file "$dir/$inference_model" --ngpu "$decode_ngpu" \
-            --inference_config "$(conf_path "$(basename "$inference_config")")" $inference_args \
+            --inference_config "$decode_conf" $inference_args \
             --data "$dumpdir/fbank/$ts/feats.scp" --key_file "$ddir/logdir/keys.JOB" --output_dir "$ddir/logdir/output.JOB"
+          # merge only when every job finished (each marks its output dir .done at its end)
+          for i in $(seq "$j"); do
+            [ -f "$ddir/logdir/output.$i/.done" ] || { log "$ddir: decode job $i did not finish (see $ddir/logdir/decode.$i.log)"; exit 1; }
+          done
           for o in surface meaning; do
             [ -f "$ddir/logdir/output.1/text.$o" ] || continue
-            cat "$ddir"/logdir/output.*/"text.$o" | LC_ALL=C sort > "$ddir/.text.$o.tmp" && mv "$ddir/.text.$o.tmp" "$ddir/text.$o"
+            cat $(seq -f "$ddir/logdir/output.%g/text.$o" "$j") | LC_ALL=C sort > "$ddir/.text.$o.tmp" && mv "$ddir/.text.$o.tmp" "$ddir/text.$o"
           done
           mark_done "$ddir/.done_decode"
         done
