@@ -66,6 +66,18 @@ def test_ctc_rescore_batch_encodes_once_and_equals_one_by_one():
     assert batched == [s2t(f) for f in feats]
 
 
+def test_rescore_margin_bounds_which_prefixes_are_rescored():
+    model = build_model(("surface", "meaning"), seed=5)
+    feats = [torch.randn(64, 20, generator=torch.Generator().manual_seed(n)) for n in range(3)]
+
+    def hyps(**kw):
+        return DualSpeech2Text(model, beam_size=4, decode_mode="ctc_rescore", **kw).decode_batch(feats)
+
+    assert hyps(rescore_margin=1e9) == hyps()  # every prefix within the margin: all rescored
+    assert hyps(rescore_margin=0.0) == hyps(ctc_weight=1.0)  # only the best CTC prefix: nothing to rescore
+    assert hyps() != hyps(ctc_weight=1.0), "this model's decoders must change some hypothesis"
+
+
 def test_ctc_rescore_counts_encoder_frames_as_alone():
     model = build_model(("surface", "meaning"), seed=5).eval()
     s2t = DualSpeech2Text(model, decode_mode="ctc_rescore")

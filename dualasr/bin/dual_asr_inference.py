@@ -12,7 +12,9 @@ Decode modes (``decode_mode`` in the decode config, or ``--decode_mode``):
 - ``ctc_rescore``: utterances in batches sorted by length, one encoder pass per batch; a CTC prefix
   beam search of every utterance and every output in lockstep (one set of tensor operations per
   frame), then the n-best of each output rescored by its attention decoder in one batched pass
-  (``(1 - ctc_weight) * attention + ctc_weight * CTC``, WeNet's ``attention_rescoring``).
+  (``(1 - ctc_weight) * attention + ctc_weight * CTC``, WeNet's ``attention_rescoring``). With
+  ``rescore_margin`` set, only the prefixes whose CTC log-probability is within that margin of the
+  best one are rescored (fewer decoder positions; an utterance with one such prefix needs none).
 
 A DO model runs its encoder once and decodes both outputs from that encoding. Hypotheses are
 appended to ``<output_dir>/text.<output>`` (``uttid text`` lines) and flushed as they are produced;
@@ -132,13 +134,13 @@ class DualSpeech2Text:
     def __init__(self, model, token_type: str = "char", bpemodels: Optional[Dict[str, str]] = None,
                  device: str = "cpu", beam_size: int = 4, ctc_weight: float = 0.3, maxlenratio: float = 0.0,
                  minlenratio: float = 0.0, outputs: Optional[Sequence[str]] = None, dtype: str = "float32",
-                 decode_mode: str = "beam_search"):
+                 decode_mode: str = "beam_search", rescore_margin: Optional[float] = None):
         if decode_mode not in DECODE_MODES:
             raise ValueError(f"decode_mode {decode_mode!r}: not one of {', '.join(DECODE_MODES)}")
         self.model = model.eval().to(device=device, dtype=getattr(torch, dtype))
         self.device = device
         self.decode_mode = decode_mode
-        self.beam_size, self.ctc_weight = beam_size, ctc_weight
+        self.beam_size, self.ctc_weight, self.rescore_margin = beam_size, ctc_weight, rescore_margin
         self.outputs = list(outputs or model.outputs)
         for o in self.outputs:
             if o not in model.outputs:
@@ -253,21 +255,30 @@ class DualSpeech2Text:
         for n, o in enumerate(self.outputs):
             sl = slice(n * b, (n + 1) * b)
             p, pl, cs = pref[sl].flatten(0, 1), plen[sl].flatten(), ctc_score[sl].flatten()
-            score = cs
+            score = torch.where(torch.isfinite(cs), cs, torch.full_like(cs, NEG_INF))
             if self.ctc_weight < 1.0:
-                att = self._attention_scores(o, encoded[o], p, pl)
-                score = (1.0 - self.ctc_weight) * att + self.ctc_weight * cs
-            score = torch.where(torch.isfinite(cs), score, torch.full_like(score, NEG_INF))
+                # rescore the prefixes within rescore_margin of their utterance's best CTC score, in
+                # utterances with more than one of them (a lone survivor wins anyway)
+                keep = torch.isfinite(cs).view(b, beam)
+                if self.rescore_margin is not None:
+                    keep &= cs.view(b, beam) >= cs.view(b, beam).max(1, keepdim=True).values - self.rescore_margin
+                keep &= keep.sum(1, keepdim=True) > 1
+                idx = keep.flatten().nonzero().squeeze(1)
+                if len(idx):
+                    att = self._attention_scores(o, encoded[o], idx // beam, p[idx], pl[idx])
+                    score[idx] = (1.0 - self.ctc_weight) * att + self.ctc_weight * cs[idx]
+                score = torch.where(keep.flatten() | ~keep.view(b, beam).any(1).repeat_interleave(beam), score,
+                                    torch.full_like(score, NEG_INF))
             best = score.view(b, beam).argmax(dim=1)
             for u in range(b):
                 j = u * beam + int(best[u])
                 results[u][o] = self._text(o, p[j, : int(pl[j])].tolist())
         return results
 
-    def _attention_scores(self, o: str, encoded, pref: torch.Tensor, plen: torch.Tensor) -> torch.Tensor:
-        """log P(prefix, <eos> | encoding) under output ``o``'s decoder, for ``[utts * beam]`` prefixes."""
+    def _attention_scores(self, o: str, encoded, utt: torch.Tensor, pref: torch.Tensor, plen: torch.Tensor
+                          ) -> torch.Tensor:
+        """log P(prefix, <eos> | encoding) under output ``o``'s decoder, prefix ``i`` of utterance ``utt[i]``."""
         enc, elens = encoded
-        beam = self.beam_size
         eos = len(self.model.token_lists[o]) - 1
         lmax = int(plen.max()) + 1
         steps = torch.arange(lmax, device=self.device)
@@ -276,8 +287,7 @@ class DualSpeech2Text:
         ys_in = torch.where(steps[None, :] <= plen[:, None], ys_in, torch.full_like(ys_in, eos))
         ys_out = torch.cat([tokens, torch.full_like(plen[:, None], eos)], dim=1)
         ys_out = ys_out.scatter(1, plen[:, None], eos)
-        logits, _ = self.model.decoders[o](enc.repeat_interleave(beam, 0), elens.repeat_interleave(beam, 0),
-                                           ys_in, plen + 1)
+        logits, _ = self.model.decoders[o](enc[utt], elens[utt], ys_in, plen + 1)
         tok_lp = torch.log_softmax(logits, dim=-1).gather(2, ys_out[:, :, None]).squeeze(2)
         return torch.where(steps[None, :] <= plen[:, None], tok_lp, torch.zeros_like(tok_lp)).sum(1)
 
