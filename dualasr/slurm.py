@@ -46,8 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from dualasr.data.datadir import write_atomic
-from dualasr.launcher import JobSpec, report
+from dualasr.files import write_atomic
+from dualasr.jobs import JobSpec, report
 
 PROG = "slurm.sh"
 # Values the launcher gives options nobody passed: they are "not given" unless the conf has a default.

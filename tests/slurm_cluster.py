@@ -1,8 +1,6 @@
 """A real one-node Slurm cluster for tests: munged + slurmctld + slurmd on this machine, as root.
 
-Use the ``slurm_cluster`` fixture (import it into a test module)::
-
-    from slurm_cluster import slurm_cluster  # noqa: F401 (pytest fixture)
+Use the ``slurm_cluster`` fixture (registered in tests/conftest.py, so one cluster serves the session)::
 
     def test_x(slurm_cluster, tmp_path):
         subprocess.run([... "--backend", "slurm", "--config", str(slurm_cluster.launcher_conf), ...],

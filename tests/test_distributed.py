@@ -24,7 +24,6 @@ from pathlib import Path
 import kaldiio
 import pytest
 import torch
-from slurm_cluster import slurm_cluster  # noqa: F401 (pytest fixture)
 from tiny_recipe import REPO, copy_recipe, make_recipe_dir, run_recipe
 
 from dualasr import slurm

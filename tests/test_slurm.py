@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from slurm_cluster import slurm_cluster  # noqa: F401 (pytest fixture)
 
 from dualasr import slurm
-from dualasr.launcher import parse_job_args
+from dualasr.jobs import parse_job_args
 
 REPO = Path(__file__).resolve().parents[1]
 

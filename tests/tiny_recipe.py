@@ -1,10 +1,12 @@
-"""A tiny run of the embedded-corpus recipe (egs/mini_l2/asr1, English only, ``--size tiny``) in a
-temp dir, shared by the distributed-training and Slurm recipe tests.
+"""The prepared part of the suite's one tiny recipe run, for the distributed-training and Slurm
+recipe tests (English, ``--size tiny``).
 
-``tiny_recipe`` (session fixture) runs stages 1-6 once: synthetic data (espeak-ng), fbank, tokens
-and ESPnet's collect stats. Tests that write into ``exp/`` take their own copy with
-``copy_recipe``. ``run_recipe(dir, ...)`` runs ``./run.sh`` there and fails the test with the tail
-of the log when the recipe fails.
+``tiny_recipe`` (session fixture) is a recipe dir holding what stages 1-6 of the shared tiny run
+(``mini_l2_tiny`` in tests/mini_l2_run.py) made: data, wavs, features, token lists and ESPnet's
+collect-stats output, but no trained model. It is copied from that run, not made again. Tests
+that write into ``exp/`` take their own copy with ``copy_recipe``. ``run_recipe(dir, ...)`` runs
+``./run.sh`` there (English only, the DO model) and fails the test with the tail of the log when
+the recipe fails.
 """
 
 from __future__ import annotations
@@ -54,17 +56,17 @@ def copy_recipe(src: Path, dst: Path) -> Path:
     return dst
 
 
-# Each test module that imports the fixture gets its own session-scoped copy of it from pytest,
-# so the prepared dir is cached here: one preparation per test session.
-_prepared: Optional[Path] = None
-
-
 @pytest.fixture(scope="session")
-def tiny_recipe(tmp_path_factory) -> Path:
-    """A recipe dir with stages 1-6 done (data, features, tokens, stats) for English."""
-    global _prepared
-    if _prepared is None or not (_prepared / "exp" / ".done" / "stats_en").is_file():
-        rdir = make_recipe_dir(tmp_path_factory.mktemp("tiny_recipe") / "asr1")
-        run_recipe(rdir, "--stage", "1", "--stop_stage", "6", log_name="prep.log")
-        _prepared = rdir
-    return _prepared
+def tiny_recipe(mini_l2_tiny, tmp_path_factory) -> Path:
+    """A recipe dir with stages 1-6 done (data, features, tokens, stats), copied from the shared run."""
+    rdir = make_recipe_dir(tmp_path_factory.mktemp("tiny_recipe") / "asr1")
+    for sub in ("data", "dump", "wav"):
+        if (mini_l2_tiny / sub).exists():
+            shutil.copytree(mini_l2_tiny / sub, rdir / sub, symlinks=True)
+    for stats in (mini_l2_tiny / "exp").glob("stats_*"):
+        shutil.copytree(stats, rdir / "exp" / stats.name, symlinks=True)
+    (rdir / "exp" / ".done").mkdir(parents=True)
+    for marker in (mini_l2_tiny / "exp" / ".done").glob("stats_*"):
+        shutil.copy2(marker, rdir / "exp" / ".done" / marker.name)
+    assert (rdir / "exp" / ".done" / "stats_en").is_file(), "the shared tiny run has no English stats"
+    return rdir

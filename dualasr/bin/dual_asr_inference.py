@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import logging
-import os
 import sys
 import time
 import unicodedata
@@ -37,6 +36,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
 import yaml
+import dualasr.lazy_deps  # noqa: F401,I001  (first: keeps ESPnet's start-up fast and quiet)
 from espnet.nets.batch_beam_search import BatchBeamSearch
 from espnet.nets.pytorch_backend.nets_utils import pad_list
 from espnet.nets.pytorch_backend.transformer.subsampling import check_short_utt
@@ -45,7 +45,8 @@ from espnet2.text.build_tokenizer import build_tokenizer
 from espnet2.text.token_id_converter import TokenIDConverter
 from tqdm import tqdm
 
-from dualasr.data.datadir import read_kaldi_map, write_atomic
+from dualasr.data.datadir import read_kaldi_map
+from dualasr.files import write_atomic
 from dualasr.tasks.dual_asr import DualASRTask
 
 DECODE_MODES = ("beam_search", "ctc_rescore")

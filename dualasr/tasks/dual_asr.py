@@ -16,6 +16,7 @@ from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
+import dualasr.lazy_deps  # noqa: F401,I001  (first: keeps ESPnet's start-up fast and quiet)
 from espnet2.asr.ctc import CTC
 from espnet2.tasks.abs_task import AbsTask
 from espnet2.tasks.asr import (
@@ -33,7 +34,8 @@ from espnet2.utils.get_default_kwargs import get_default_kwargs
 from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import int_or_none, str2bool, str_or_none
 
-from dualasr.models.dual_model import OUTPUTS, DualASRModel
+from dualasr import OUTPUTS
+from dualasr.models.dual_model import DualASRModel
 
 
 class DualTextPreprocessor(MutliTokenizerCommonPreprocessor):
