@@ -39,7 +39,7 @@ import yaml
 import dualasr.lazy_deps  # noqa: F401,I001  (first: keeps ESPnet's start-up fast and quiet)
 from espnet.nets.batch_beam_search import BatchBeamSearch
 from espnet.nets.pytorch_backend.nets_utils import pad_list
-from espnet.nets.pytorch_backend.transformer.subsampling import check_short_utt
+from espnet.nets.pytorch_backend.transformer.subsampling import TooShortUttError, check_short_utt
 from espnet.nets.scorers.ctc import CTCPrefixScorer
 from espnet2.text.build_tokenizer import build_tokenizer
 from espnet2.text.token_id_converter import TokenIDConverter
@@ -215,12 +215,20 @@ class DualSpeech2Text:
                 results[i] = {o: "" for o in self.outputs}
             else:
                 todo.append(i)
-        if self.decode_mode == "beam_search":
-            for i in todo:
-                results[i] = self._beam_search(speeches[i])
-        elif todo:
-            for i, r in zip(todo, self._ctc_rescore([speeches[i] for i in todo])):
-                results[i] = r
+        if self.decode_mode == "ctc_rescore" and len(todo) > 1:
+            try:
+                for i, r in zip(todo, self._ctc_rescore([speeches[i] for i in todo])):
+                    results[i] = r
+                todo = []
+            except TooShortUttError:  # (audio input, counted in samples above) one by one below
+                pass
+        for i in todo:
+            try:
+                results[i] = self._beam_search(speeches[i]) if self.decode_mode == "beam_search" \
+                    else self._ctc_rescore([speeches[i]])[0]
+            except TooShortUttError as e:
+                log.warning("%s: too short for the encoder (%s): empty hypothesis", keys[i], e)
+                results[i] = {o: "" for o in self.outputs}
         return results  # type: ignore[return-value]
 
     def _beam_search(self, speech: torch.Tensor) -> Dict[str, str]:
