@@ -186,6 +186,8 @@ def main(argv=None) -> int:
         conf = {**dconf, "decode_mode": mode}
         dec = {m: DualSpeech2Text.from_files(str(d / "config.yaml"), str(d / "valid.acc.ave.pth"), **conf)
                for m, d in dirs.items()}
+        for s2t in dec.values():  # warm-up, not timed (first calls allocate)
+            s2t.decode_batch([utts[j] for j in order[:batch_size]] if mode == "ctc_rescore" else [utts[order[-1]]])
         dtimes: Dict[str, List[float]] = {"do": [], "so": []}
         hyps: Dict[str, List[Dict[str, str]]] = {}
         for _ in range(a.repeats):  # interleaved, so that machine noise hits both alike
