@@ -165,7 +165,7 @@ def main(argv=None) -> int:
         (c for c in (a.recipe_dir / "conf/decode.yaml", Path(__file__).parents[2] / "conf/decode.yaml") if c.is_file()),
         None)
     dconf = load_decode_config(str(dconf_path) if dconf_path else None)
-    batch_size = int(dconf.pop("batch_size", 16))
+    batch_size = int(dconf.get("batch_size", 16))
     bench_line += f"; {len(utts)} test utterances ({audio_s:.0f} s) decoded, beam {dconf.get('beam_size', 4)}"
     order = sorted(range(len(utts)), key=lambda i: -utts[i].shape[0])  # batches of similar lengths
 

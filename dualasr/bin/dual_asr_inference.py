@@ -135,13 +135,14 @@ class DualSpeech2Text:
     def __init__(self, model, token_type: str = "char", bpemodels: Optional[Dict[str, str]] = None,
                  device: str = "cpu", beam_size: int = 4, ctc_weight: float = 0.3, maxlenratio: float = 0.0,
                  minlenratio: float = 0.0, outputs: Optional[Sequence[str]] = None, dtype: str = "float32",
-                 decode_mode: str = "beam_search", rescore_margin: Optional[float] = None):
+                 decode_mode: str = "beam_search", rescore_margin: Optional[float] = None, batch_size: int = 16):
         if decode_mode not in DECODE_MODES:
             raise ValueError(f"decode_mode {decode_mode!r}: not one of {', '.join(DECODE_MODES)}")
         self.model = model.eval().to(device=device, dtype=getattr(torch, dtype))
         self.device = device
         self.decode_mode = decode_mode
         self.beam_size, self.ctc_weight, self.rescore_margin = beam_size, ctc_weight, rescore_margin
+        self.batch_size = batch_size  # utterances per decode_batch call in main (ctc_rescore)
         self.outputs = list(outputs or model.outputs)
         for o in self.outputs:
             if o not in model.outputs:
@@ -185,6 +186,17 @@ class DualSpeech2Text:
         model, args = DualASRTask.build_model_from_file(config, model_file, device)
         bpemodels = {o: getattr(args, f"bpemodel_{o}", None) for o in model.outputs}
         return cls(model, token_type=args.token_type, bpemodels=bpemodels, device=device, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, archive: str, device: str = "cpu", **kwargs) -> "DualSpeech2Text":
+        """Load a packed model (stage 13's zip, ``dualasr.packed``) from any directory. The decode
+        settings stage 8 used are the defaults; ``kwargs`` override them."""
+        from dualasr.packed import load
+
+        packed = load(archive)
+        s2t = cls.from_files(packed.config, packed.model_file, device=device, **{**packed.decode, **kwargs})
+        s2t.packed = packed  # the feature settings and language, for dualasr.bin.transcribe
+        return s2t
 
     def _text(self, o: str, ids: Sequence[int]) -> str:
         tokens = self.converters[o].ids2tokens([int(i) for i in ids if int(i) != 0])
@@ -301,9 +313,9 @@ class DualSpeech2Text:
         return torch.where(steps[None, :] <= plen[:, None], tok_lp, torch.zeros_like(tok_lp)).sum(1)
 
 
-# decode-config keys: DualSpeech2Text's settings, and the batch size of main's loop
+# decode-config keys: DualSpeech2Text's settings
 DECODE_KEYS = tuple(k for k in inspect.signature(DualSpeech2Text.__init__).parameters
-                    if k not in ("self", "model", "token_type", "bpemodels", "device", "outputs")) + ("batch_size",)
+                    if k not in ("self", "model", "token_type", "bpemodels", "device", "outputs"))
 
 
 def load_decode_config(path: Optional[str]) -> Dict:
@@ -366,9 +378,9 @@ def main(argv=None) -> int:
     for k in ("beam_size", "ctc_weight", "decode_mode", "batch_size"):
         if getattr(a, k) is not None:
             conf[k] = getattr(a, k)
-    batch_size = int(conf.pop("batch_size", 16))
     device = "cuda" if a.ngpu > 0 else "cpu"
     s2t = DualSpeech2Text.from_files(a.config, a.model_file, device=device, outputs=a.outputs, **conf)
+    batch_size = s2t.batch_size
 
     a.output_dir.mkdir(parents=True, exist_ok=True)
     (a.output_dir / ".done").unlink(missing_ok=True)

@@ -80,6 +80,9 @@ class DualASRTask(AbsTask):
         group.add_argument("--init", type=lambda x: str_or_none(x.lower()), default=None,
                            choices=["chainer", "xavier_uniform", "xavier_normal", "kaiming_uniform",
                                     "kaiming_normal", "normal", None])
+        group.add_argument("--init_seed", type=int_or_none, default=None,
+                           help="draw the initial weights from this seed (training's randomness still comes "
+                                "from --seed); default: none, ESPnet's behaviour (the weights from --seed)")
         group.add_argument("--input_size", type=int_or_none, default=None,
                            help="feature dimension when the data loader gives features (no frontend)")
         group.add_argument("--ctc_conf", action=NestedDictAction, default=get_default_kwargs(CTC))
@@ -128,6 +131,17 @@ class DualASRTask(AbsTask):
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> DualASRModel:
+        init_seed = getattr(args, "init_seed", None)
+        if init_seed is None:
+            return cls._build_model(args)
+        # A forked RNG draws the initial weights, so the global RNG (seeded from --seed by ESPnet's
+        # main_worker) goes on to batching, dropout and specaug untouched by the init seed.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)
+            return cls._build_model(args)
+
+    @classmethod
+    def _build_model(cls, args: argparse.Namespace) -> DualASRModel:
         model_conf = dict(args.model_conf)
         outputs = list(model_conf.pop("outputs", OUTPUTS))
         token_lists = {}

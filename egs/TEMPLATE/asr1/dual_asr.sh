@@ -9,10 +9,12 @@
 #   6 collect stats   ESPnet collect_stats mode: shape files for batching
 #   7 train           each model of --models, e.g. "so_surface so_meaning do do_branch"
 #   8 decode          each test set, model and output (a DO model encodes once for both)
-#   9 score           CER (and WER for en), per-utterance alignments, exp/results.{json,md}
+#   9 score           CER (and WER for en), per-utterance alignments, exp/results.{json,md}; also each
+#                     branch alone (CTC greedy, attention greedy decoding) beside the joint decode
 #  10 divergence      DO - SO by surface-meaning edit distance bins -> exp/analysis/divergence
 #  11 analysis        encoder CKA (exp/analysis/cka), cross-task decoders (exp/analysis/cross_decoder)
 #  12 report          tables, figures and README under exp/report
+#  13 pack            exp/<model>_<lang>/packed/<model>_<lang>.zip: loads anywhere (dualasr.bin.transcribe)
 set -euo pipefail
 # The whole script is one block, parsed before it runs: editing it (or a config) during a long run
 # cannot change what this run executes.
@@ -53,12 +55,15 @@ inference_config=decode.yaml  # stage 8: a path (with a /) is used as given; a b
 inference_args=""
 inference_model=valid.acc.ave.pth
 seeds=""               # e.g. "1 2 3": train every model once per seed (default: --seed alone)
+shared_init=false      # true: every model kind starts from the weights of --seed (default: each (kind, seed) its own)
+reference_seed=""      # e.g. 2: train so_surface once more with this seed (exp/so_surface_<lang>_refseed<k>), the CKA reference
 datadir=data
 dumpdir=dump
 expdir=exp
 divergence_bins="0,1-2,3-5,6-10,11+"  # stage 10: edit-distance bins
-analysis_max_utts=200  # stage 11: test utterances for the encoder CKA
+analysis_max_utts=200  # stage 11: test utterances for the encoder CKA (speaker-balanced, as swap_max_utts)
 swap_max_utts=100      # stage 11: test utterances for the decoder-state CKA and the decoder swap
+subset_seed=0          # stage 11: seed of the speaker-balanced analysis subsets
 
 . ./path.sh
 . ./cmd.sh
@@ -72,6 +77,14 @@ set_name() { if [ "$lang_suffix" = true ]; then echo "$1_$2"; else echo "$1"; fi
 conf_path() {
   if [ -f "conf/$1" ]; then echo "conf/$1"; elif [ -f "$DUALASR_ROOT/conf/$1" ]; then echo "$DUALASR_ROOT/conf/$1";
   else log "no config $1 in conf/ or $DUALASR_ROOT/conf/"; exit 1; fi
+}
+# decode_conf -> the decode config: --inference_config as given when it is a path (has a /), else conf_path NAME
+decode_conf() {
+  case "$inference_config" in
+    */*) [ -f "$inference_config" ] || { log "--inference_config $inference_config: no such file"; exit 1; }
+         echo "$inference_config" ;;
+    *) conf_path "$inference_config" ;;
+  esac
 }
 # done markers: a stage marks its work done only after it finished
 is_done() { [ "$force" != true ] && [ -f "$1" ]; }
@@ -221,39 +234,39 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     dist_args=(--ngpu "$(( ngpu > 0 ? 1 : 0 ))" --multiprocessing_distributed false --dist_backend "$dist_backend")
     log "distributed training: $num_nodes node(s) x $nproc rank(s), backend $dist_backend"
   fi
+  # (model, seed, dir) to train: every model of --models per seed, and the CKA reference (--reference_seed)
+  jobs=()
+  for m in $models; do for s in $seed_list; do jobs+=("$m $s"); done; done
+  [ -z "$reference_seed" ] || jobs+=("so_surface $reference_seed ref")
   for l in $langs; do
     tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
-    for m in $models; do
-      eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m")"
-      for s in $seed_list; do
-        dir=$expdir/$(exp_name "$m" "$l" "$s")
-        if is_done "$dir/.done_train"; then log "$dir already trained"; continue; fi
-        mkdir -p "$dir"
-        shapes=""
-        for o in speech $(for x in $outputs; do echo "text_$x"; done); do
-          shapes+=" --train_shape_file $expdir/stats_$l/train/${o}_shape --valid_shape_file $expdir/stats_$l/valid/${o}_shape"
-        done
-        log "training $dir (outputs: $outputs; log: $dir/train.log)"
-        # shellcheck disable=SC2086
-        ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
-          --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$dumpdir/fbank/$tr/cmvn.npz" \
-          --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(token_args "$l" $outputs) \
-          $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
-          --seed "$s" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
-        [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
-        mark_done "$dir/.done_train"
+    for job in "${jobs[@]}"; do
+      read -r m s ref <<< "$job"
+      # initial weights: from an init seed derived from (kind, seed), unless --shared_init true
+      eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m" --seed "$s" --shared_init "$shared_init")"
+      if [ -n "$ref" ]; then dir=$expdir/so_surface_${l}_refseed$s; else dir=$expdir/$(exp_name "$m" "$l" "$s"); fi
+      if is_done "$dir/.done_train"; then log "$dir already trained"; continue; fi
+      mkdir -p "$dir"
+      shapes=""
+      for o in speech $(for x in $outputs; do echo "text_$x"; done); do
+        shapes+=" --train_shape_file $expdir/stats_$l/train/${o}_shape --valid_shape_file $expdir/stats_$l/valid/${o}_shape"
       done
+      log "training $dir (outputs: $outputs; log: $dir/train.log)"
+      # shellcheck disable=SC2086
+      ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
+        --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$dumpdir/fbank/$tr/cmvn.npz" \
+        --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(token_args "$l" $outputs) \
+        $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
+        --seed "$s" "${init_args[@]}" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
+      [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
+      mark_done "$dir/.done_train"
     done
   done
 fi
 
 if run_stage 8 "decode: each test set, model and output"; then
   decode_ngpu=$(( ngpu > 0 ? 1 : 0 ))  # one GPU per decoding job, whatever training used
-  case "$inference_config" in
-    */*) [ -f "$inference_config" ] || { log "--inference_config $inference_config: no such file"; exit 1; }
-         decode_conf=$inference_config ;;
-    *) decode_conf=$(conf_path "$inference_config") ;;
-  esac
+  decode_conf=$(decode_conf)
   log "decode config: $decode_conf"
   for l in $langs; do
     for m in $models; do
@@ -289,15 +302,32 @@ if run_stage 8 "decode: each test set, model and output"; then
   done
 fi
 
-if run_stage 9 "score: CER (and WER for en) per output; exp/results.{json,md}"; then
+if run_stage 9 "score: CER (and WER for en) per output, joint and each branch alone; exp/results.{json,md}"; then
+  for l in $langs; do
+    for t in $test_sets; do  # CTC-only and attention-only greedy decoding: one process per test set
+      ts=$(set_name "$t" "$l"); todo=()
+      for m in $models; do for s in $seed_list; do
+        dir=$expdir/$(exp_name "$m" "$l" "$s")
+        is_done "$dir/decode_$ts/.done_greedy" || todo+=(--model_dir "$dir")
+      done; done
+      [ ${#todo[@]} -gt 0 ] || { log "greedy decoding of $ts already done"; continue; }
+      ${decode_cmd} "$expdir/greedy_$ts.log" python -m dualasr.bin.greedy_decode "${todo[@]}" \
+        --data "$dumpdir/fbank/$ts/feats.scp" --inference_config "$(decode_conf)" \
+        --inference_model "$inference_model"
+      for ((i = 1; i < ${#todo[@]}; i += 2)); do mark_done "${todo[i]}/decode_$ts/.done_greedy"; done
+    done
+  done
   for l in $langs; do
     for m in $models; do
       for s in $seed_list; do
         dir=$expdir/$(exp_name "$m" "$l" "$s")
         for t in $test_sets; do
           ts=$(set_name "$t" "$l")
-          python -m dualasr.bin.score --ref_dir "$dumpdir/fbank/$ts" --decode_dir "$dir/decode_$ts" \
-            --lang "$l" --model "$m" $( [ -n "$seeds" ] && echo "--seed $s" )
+          for mode in joint ctc_greedy att_greedy; do
+            if [ "$mode" = joint ]; then d=$dir/decode_$ts; else d=$dir/decode_$ts/$mode; fi
+            python -m dualasr.bin.score --ref_dir "$dumpdir/fbank/$ts" --decode_dir "$d" --decode "$mode" \
+              --lang "$l" --model "$m" $( [ -n "$seeds" ] && echo "--seed $s" )
+          done
         done
       done
     done
@@ -327,13 +357,16 @@ if run_stage 11 "analysis: encoder CKA and cross-task decoders"; then
   if is_done "$expdir/.done/cka"; then log "encoder CKA already done ($expdir/analysis/cka)"
   elif analysis_models_trained; then
     python -m dualasr.bin.analyze_cka --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
-      --max_utts "$analysis_max_utts" --inference_model "$inference_model" --outdir "$expdir/analysis/cka"
+      --max_utts "$analysis_max_utts" --subset_seed "$subset_seed" --inference_model "$inference_model" \
+      --outdir "$expdir/analysis/cka"
     mark_done "$expdir/.done/cka"
   fi
   if is_done "$expdir/.done/cross_decoder"; then log "cross-decoder analysis already done ($expdir/analysis/cross_decoder)"
   elif analysis_models_trained; then
     python -m dualasr.bin.analyze_cross_decoder --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
-      --max_utts "$swap_max_utts" --inference_model "$inference_model" --outdir "$expdir/analysis/cross_decoder"
+      --max_utts "$swap_max_utts" --subset_seed "$subset_seed" --inference_model "$inference_model" \
+      --inference_config "$(decode_conf)" $inference_args \
+      --outdir "$expdir/analysis/cross_decoder"
     mark_done "$expdir/.done/cross_decoder"
   fi
 fi
@@ -346,6 +379,22 @@ if run_stage 12 "report: tables, figures and README under $expdir/report"; then
     python -m dualasr.bin.report --expdir "$expdir" $(lang_set_args) --outdir "$expdir/report"
     mark_done "$expdir/.done/report"
   fi
+fi
+
+if run_stage 13 "pack: each model into $expdir/<model>_<lang>/packed/<model>_<lang>.zip"; then
+  for l in $langs; do
+    dirs=()
+    for m in $models; do
+      for s in $seed_list; do
+        dir=$expdir/$(exp_name "$m" "$l" "$s")
+        if is_done "$dir/.done_pack"; then log "$dir/packed already packed"; else dirs+=("$dir"); fi
+      done
+    done
+    [ ${#dirs[@]} -gt 0 ] || continue
+    python -m dualasr.bin.pack_model --lang "$l" --fs "$fs" --model_file "$inference_model" \
+      --inference_config "$(decode_conf)" "${dirs[@]}"
+    for dir in "${dirs[@]}"; do mark_done "$dir/.done_pack"; done
+  done
 fi
 
 log "Finished stages ${stage}-${stop_stage}"
