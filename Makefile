@@ -1,5 +1,7 @@
 # dualasr: the two commands are `make demo` and `make test`; both install what is missing first.
 SHELL := /bin/bash
+# Every model kind, the dual-output variants included: `make paper` trains these (--models "$(PAPER_MODELS)").
+PAPER_MODELS := so_surface so_meaning do do_branch do_hier do_adapter do_pcgrad do_adv do_sparse
 PY := tools/venv/bin/python
 DEMO := egs/mini_l2/asr1
 PYTEST_ARGS ?=
@@ -18,7 +20,7 @@ demo: install
 # CKA reference (so_surface seed 1 vs 2), mean ± sd and the paired bootstrap are in exp_paper/report.
 # Shares data/ and dump/ with the demo. Not run in CI.
 paper: install
-	cd $(DEMO) && ./run.sh --size default --nj 2 --seeds "1 2 3" --expdir exp_paper
+	cd $(DEMO) && ./run.sh --size default --nj 2 --seeds "1 2 3" --expdir exp_paper --models "$(PAPER_MODELS)"
 
 # The test suite (unit tests, corpus fixtures, a real one-node Slurm, CPU DDP, tiny recipe runs).
 test: install

@@ -284,6 +284,9 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
         ("teacher_forced", "Teacher-forced decoders on every encoder: token accuracy (%) and cross-entropy (nats/token)", tf),
         ("decoder_swap", "Decoder swap, decoded as stage 8: error rates (%) of each encoder + decoder", swap),
     ]
+    from dualasr.report.variants import Variants  # (imports this module)
+    var = Variants(expdir, lang_sets, results, main, n_boot)  # the do_* variants: CIs into main, tables, section 5
+    tables += var.tables()
     md, tex = ["# Tables\n"], []
     for stem, title, rows in tables:
         if not rows:
@@ -333,4 +336,5 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
     section("4. Cross-task decoder analysis", sentences_cross(swap, dec, tf), copied.get("cross_decoder", []),
             "stage 11 (cross_decoder) has not run")
     write_atomic(outdir / "README.md", "\n".join(readme))
+    var.append_section(outdir, ana)
     return outdir / "README.md"

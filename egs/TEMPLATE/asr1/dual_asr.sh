@@ -136,6 +136,10 @@ if run_stage 2 "speed perturbation (${speed_perturb_factors:-none})"; then
 fi
 
 if run_stage 3 "features: 80-dim fbank + CMVN stats into $dumpdir/fbank/org"; then
+  todo=()
+  for l in $langs; do for s in $(all_sets "$l"); do is_done "$dumpdir/.done/feats_$s" || todo+=("$datadir/$s"); done; done
+  # refuse to start when the features cannot fit (durations x 100 frames/s x 80 x 4 bytes + a margin)
+  [ ${#todo[@]} -eq 0 ] || python -m dualasr.bin.make_fbank --check_space "${todo[@]}" --out "$dumpdir"
   for l in $langs; do
     for s in $(all_sets "$l"); do
       out=$dumpdir/fbank/org/$s
@@ -155,8 +159,9 @@ if run_stage 4 "filter too-short (<$min_frames frames) and too-long (>$max_frame
     for s in $(all_sets "$l"); do
       if is_done "$dumpdir/.done/filter_$s"; then log "filter of $s already done"; continue; fi
       if is_test_set "$s" "$l"; then
-        # test sets are scored whole: never filtered
-        rm -rf "$dumpdir/fbank/$s"; cp -r "$dumpdir/fbank/org/$s" "$dumpdir/fbank/$s"; rm -rf "$dumpdir/fbank/$s/log"
+        # test sets are scored whole: never filtered (feats.scp points into fbank/org: no ark copies)
+        rm -rf "$dumpdir/fbank/$s"; mkdir -p "$dumpdir/fbank/$s"
+        find "$dumpdir/fbank/org/$s" -maxdepth 1 -type f ! -name '*.ark' -exec cp {} "$dumpdir/fbank/$s/" \;
       else
         python -m dualasr.bin.filter_data --src "$dumpdir/fbank/org/$s" --dst "$dumpdir/fbank/$s" \
           --min_frames "$min_frames" --max_frames "$max_frames" $(jamo "$l" && echo --decompose_hangul)
@@ -180,6 +185,9 @@ fi
 
 # ---- model stages ----
 seed_list=${seeds:-$seed}
+# A model's config.yaml records the paths it was given (CMVN stats, token lists, bpe models, data): they
+# are passed absolute, so the model loads from any directory (analyses, report, inference).
+abs() { case $1 in /*) echo "$1";; *) echo "$PWD/$1";; esac; }
 # exp_name MODEL LANG SEED: one dir per trained model
 exp_name() {
   if [ -n "$seeds" ]; then echo "${1}_$2_seed$3"; else echo "${1}_$2"; fi
@@ -191,15 +199,15 @@ lang_args() {  # lang_args LANG: the part of --lang_train_args for LANG
 train_yaml() { if [ -n "$train_config" ]; then echo "$train_config"; else conf_path "train_${size}.yaml"; fi; }
 # data_args PREFIX SET LANG OUTPUTS...: --{train,valid}_data_path_and_name_and_type for features + texts
 data_args() {
-  local prefix=$1 d=$dumpdir/fbank/$2 o; shift 3
+  local prefix=$1 d; d=$(abs "$dumpdir/fbank/$2"); shift 3; local o
   echo "--${prefix}_data_path_and_name_and_type $d/feats.scp,speech,kaldi_ark"
   for o in "$@"; do echo "--${prefix}_data_path_and_name_and_type $d/text.$o,text_$o,text"; done
 }
 token_args() {  # token_args LANG OUTPUTS...: token lists (+ sentencepiece models, + jamo) of those outputs
   local l=$1 o; shift
   for o in "$@"; do
-    echo "--token_list_$o $(tokens_of "$l" "$o")/tokens.txt"
-    [ "$token_type" = char ] || echo "--bpemodel_$o $(tokens_of "$l" "$o")/bpe.model"
+    echo "--token_list_$o $(abs "$(tokens_of "$l" "$o")")/tokens.txt"
+    [ "$token_type" = char ] || echo "--bpemodel_$o $(abs "$(tokens_of "$l" "$o")")/bpe.model"
   done
   if jamo "$l"; then echo "--decompose_hangul true"; fi
 }
@@ -249,12 +257,14 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
       mkdir -p "$dir"
       shapes=""
       for o in speech $(for x in $outputs; do echo "text_$x"; done); do
-        shapes+=" --train_shape_file $expdir/stats_$l/train/${o}_shape --valid_shape_file $expdir/stats_$l/valid/${o}_shape"
+        shapes+=" --train_shape_file $(abs "$expdir/stats_$l/train/${o}_shape") --valid_shape_file $(abs "$expdir/stats_$l/valid/${o}_shape")"
       done
+      # a kill while ESPnet wrote its end-of-epoch files leaves them unreadable: repair before --resume
+      [ ! -f "$dir/checkpoint.pth" ] || python -m dualasr.bin.repair_checkpoint "$dir"
       log "training $dir (outputs: $outputs; log: $dir/train.log)"
       # shellcheck disable=SC2086
       ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
-        --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$dumpdir/fbank/$tr/cmvn.npz" \
+        --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")" \
         --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(token_args "$l" $outputs) \
         $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
         --seed "$s" "${init_args[@]}" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
@@ -351,6 +361,13 @@ if run_stage 10 "divergence: DO - SO by surface-meaning edit distance ($divergen
       --bins "$divergence_bins" --outdir "$expdir/analysis/divergence"
     mark_done "$expdir/.done/divergence"
   fi
+  for m in $models; do  # every other dual model (do_branch, do_hier, ...): its own bins, for the variants figure
+    case $m in do_*) ;; *) continue;; esac
+    if is_done "$expdir/.done/divergence_$m" || ! analysis_models_trained; then continue; fi
+    python -m dualasr.bin.analyze_divergence --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
+      --bins "$divergence_bins" --do_model "$m" --outdir "$expdir/analysis/divergence/models/$m"
+    mark_done "$expdir/.done/divergence_$m"
+  done
 fi
 
 if run_stage 11 "analysis: encoder CKA and cross-task decoders"; then
