@@ -13,10 +13,10 @@ MEANING_TOKENS = ["<blank>", "<unk>", "x", "y", "z", "<space>", "<sos/eos>"]
 def build_model(outputs=("surface", "meaning"), branch=0, num_blocks=2, seed=0, normalize_stats=None, model_conf=()):
     """``model_conf``: extra ``key=value`` model options (a variant's knobs, as in conf/model_kinds.yaml)."""
     torch.manual_seed(seed)
-    return DualASRTask.build_model(build_args(outputs, branch, num_blocks, normalize_stats))
+    return DualASRTask.build_model(build_args(outputs, branch, num_blocks, normalize_stats, model_conf))
 
 
-def build_args(outputs=("surface", "meaning"), branch=0, num_blocks=2, normalize_stats=None):
+def build_args(outputs=("surface", "meaning"), branch=0, num_blocks=2, normalize_stats=None, model_conf=()):
     """The parsed training arguments of :func:`build_model` (what a config.yaml holds)."""
     parser = DualASRTask.get_parser()
     args = parser.parse_args(
