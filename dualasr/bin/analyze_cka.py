@@ -23,11 +23,9 @@ import logging
 import sys
 from pathlib import Path
 
-from dualasr.analysis.encoder import check_paired, cka_matrix, encoder_layers
-from dualasr.analysis.layout import REFERENCE_MODEL, first_model_dir, layer_names, load_model, load_subset
-from dualasr.analysis.layout import add_common_args, common_lang_sets, reference_dirs, train_config
+from dualasr.analysis.layout import add_common_args
+
 from dualasr.files import csv_text, write_atomic
-from dualasr.report import figures
 
 PAIRS = (("so_surface", "so_meaning"), ("do", "so_surface"), ("do", "so_meaning"))
 DIAGONAL_HEADER = ["lang", "model_a", "model_b", "layer", "cka"]
@@ -47,6 +45,12 @@ def main(argv=None) -> int:
     p.add_argument("--subset_seed", type=int, default=0, help="seed of the speaker-balanced utterance subset")
     p.add_argument("--inference_model", default="valid.acc.ave.pth")
     a = p.parse_args(argv)
+    # the heavy imports after the arguments: --help answers at once
+    from dualasr.analysis.encoder import check_paired, cka_matrix, encoder_layers
+    from dualasr.analysis.layout import REFERENCE_MODEL, first_model_dir, layer_names, load_model, load_subset
+    from dualasr.analysis.layout import common_lang_sets, reference_dirs, train_config
+    from dualasr.report import figures
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     lang_sets = common_lang_sets(p, a)
     outdir = a.outdir or a.expdir / "analysis" / "cka"

@@ -24,12 +24,11 @@ import logging
 import sys
 import unicodedata
 from pathlib import Path
-from typing import Dict, List
+from typing import TYPE_CHECKING, Dict, List
 
-import numpy as np
-import torch
-import yaml
-from tqdm import tqdm
+if TYPE_CHECKING:
+    import torch
+
 
 MODES = ("ctc_greedy", "att_greedy")
 
@@ -44,6 +43,9 @@ def ctc_best_path(ctc, enc: torch.Tensor) -> List[int]:
 def greedy_decode(model, args, feats: Dict[str, object], maxlenratio: float = 0.0, minlenratio: float = 0.0,
                   desc: str = "greedy") -> Dict[str, Dict[str, Dict[str, str]]]:
     """``{mode: {output: {uttid: text}}}`` of ``model`` (its train args ``args``) on ``feats``."""
+    import torch
+    from tqdm import tqdm
+
     from dualasr.bin.dual_asr_inference import DualSpeech2Text
 
     bpemodels = {o: getattr(args, f"bpemodel_{o}", None) for o in model.outputs}
@@ -71,9 +73,6 @@ def greedy_decode(model, args, feats: Dict[str, object], maxlenratio: float = 0.
 
 
 def main(argv=None) -> int:
-    from dualasr.analysis.layout import load_model
-    from dualasr.data.datadir import write_kaldi_map
-
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model_dir", type=Path, action="append", required=True)
     p.add_argument("--data", type=Path, required=True, help="feats.scp of a test set")
@@ -83,8 +82,16 @@ def main(argv=None) -> int:
                    help="torch threads (default 1, as each stage-8 decoding job: on a busy machine more threads than free "
                         "cores slow the many tiny operations of a beam search by 30x)")
     a = p.parse_args(argv)
-    torch.set_num_threads(a.num_threads)
+    # heavy imports after the arguments: --help answers at once
     import kaldiio
+    import numpy as np
+    import torch
+    import yaml
+
+    from dualasr.analysis.layout import load_model
+    from dualasr.data.datadir import write_kaldi_map
+
+    torch.set_num_threads(a.num_threads)
 
     conf = {}
     if a.inference_config:

@@ -3,7 +3,9 @@
 One job of ``--nj``: ``python -m dualasr.bin.make_fbank --data data/train_ko --out dump/fbank/org/train_ko
 --nj 4 --job 2`` handles every 4th utterance starting at the 2nd and writes ``feats.2.{ark,scp}``,
 ``feats_shape.2`` (``uttid frames,80``) and ``stats.2.npz`` (``feats.scp`` holds absolute ark paths).
-``--merge`` then joins the pieces into
+``--data`` and ``--out`` take several dirs, pairwise: one job array then serves every set (the
+feature stage runs one array for all its sets, so each process pays Python's start-up once).
+``--merge`` then joins the pieces of each ``--out`` into
 ``feats.scp``, ``feats_shape`` and ``cmvn.npz`` (the ``count/sum/sum_square`` format that ESPnet's
 ``GlobalMVN`` reads), each written atomically, and removes the per-job scp/shape/stats files.
 
@@ -168,8 +170,8 @@ def merge(out: Path, nj: int) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, help="Kaldi-style data dir (reads wav.scp)")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--data", type=Path, nargs="+", help="Kaldi-style data dirs (reads wav.scp)")
+    p.add_argument("--out", type=Path, nargs="+", required=True, help="one output dir per --data dir")
     p.add_argument("--nj", type=int, default=1)
     p.add_argument("--job", type=int, default=1)
     p.add_argument("--fs", type=int, default=16000, help="sample rate the features assume")
@@ -178,13 +180,17 @@ def main(argv=None) -> int:
                    help="only check that --out has room for the features of these data dirs")
     a = p.parse_args(argv)
     if a.check_space:
-        check_space(a.check_space, a.out)
+        if len(a.out) != 1:
+            p.error("--check_space takes one --out (the dump dir)")
+        check_space(a.check_space, a.out[0])
     elif a.merge:
-        merge(a.out, a.nj)
+        for out in a.out:
+            merge(out, a.nj)
     else:
-        if a.data is None:
-            p.error("--data is required")
-        run_job(a.data, a.out, a.nj, a.job, a.fs)
+        if a.data is None or len(a.data) != len(a.out):
+            p.error(f"--data needs one dir per --out dir ({len(a.out)})")
+        for data, out in zip(a.data, a.out):
+            run_job(data, out, a.nj, a.job, a.fs)
     return 0
 
 

@@ -13,7 +13,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from dualasr.analysis.layout import load_model
 from dualasr.files import csv_text, write_atomic
 
 HEADER = ["output", "entries", "tol", "sparsity", "l1", "max_abs", "model_file"]
@@ -22,6 +21,8 @@ HEADER = ["output", "entries", "tol", "sparsity", "l1", "max_abs", "model_file"]
 def write_sparsity(model_dir: Path, model_file: str = "") -> list:
     """Write ``model_dir/sparsity.csv`` for ``model_file`` (default: valid.acc.ave.pth, else latest.pth);
     return its rows (none, and no file, for a model without residuals)."""
+    from dualasr.analysis.layout import load_model  # here: --help imports no torch
+
     if not model_file:
         model_file = next((f for f in ("valid.acc.ave.pth", "latest.pth") if (model_dir / f).is_file()), "valid.acc.ave.pth")
     model, _ = load_model(model_dir, model_file)

@@ -137,21 +137,25 @@ fi
 
 if run_stage 3 "features: 80-dim fbank + CMVN stats into $dumpdir/fbank/org"; then
   todo=()
-  for l in $langs; do for s in $(all_sets "$l"); do is_done "$dumpdir/.done/feats_$s" || todo+=("$datadir/$s"); done; done
-  # refuse to start when the features cannot fit (durations x 100 frames/s x 80 x 4 bytes + a margin)
-  [ ${#todo[@]} -eq 0 ] || python -m dualasr.bin.make_fbank --check_space "${todo[@]}" --out "$dumpdir"
   for l in $langs; do
     for s in $(all_sets "$l"); do
-      out=$dumpdir/fbank/org/$s
-      if is_done "$dumpdir/.done/feats_$s"; then log "features of $s already done"; continue; fi
-      rm -rf "$out"; mkdir -p "$out/log"
-      ${train_cmd} JOB=1:"$nj" "$out/log/fbank.JOB.log" \
-        python -m dualasr.bin.make_fbank --data "$datadir/$s" --out "$out" --nj "$nj" --job JOB --fs "$fs"
-      python -m dualasr.bin.make_fbank --out "$out" --nj "$nj" --merge
-      for f in wav.scp utt2spk spk2utt text.surface text.meaning; do cp "$datadir/$s/$f" "$out/$f"; done
-      mark_done "$dumpdir/.done/feats_$s"
+      if is_done "$dumpdir/.done/feats_$s"; then log "features of $s already done"; else todo+=("$s"); fi
     done
   done
+  if [ ${#todo[@]} -gt 0 ]; then
+    # refuse to start when the features cannot fit (durations x 100 frames/s x 80 x 4 bytes + a margin)
+    python -m dualasr.bin.make_fbank --check_space "${todo[@]/#/$datadir/}" --out "$dumpdir"
+    for s in "${todo[@]}"; do rm -rf "$dumpdir/fbank/org/$s"; mkdir -p "$dumpdir/fbank/org/$s"; done
+    logdir=$dumpdir/fbank/org/log; mkdir -p "$logdir"
+    # one job array for every set: job J takes every nj-th utterance of each set
+    ${train_cmd} JOB=1:"$nj" "$logdir/fbank.JOB.log" python -m dualasr.bin.make_fbank \
+      --data "${todo[@]/#/$datadir/}" --out "${todo[@]/#/$dumpdir/fbank/org/}" --nj "$nj" --job JOB --fs "$fs"
+    python -m dualasr.bin.make_fbank --out "${todo[@]/#/$dumpdir/fbank/org/}" --nj "$nj" --merge
+    for s in "${todo[@]}"; do
+      for f in wav.scp utt2spk spk2utt text.surface text.meaning; do cp "$datadir/$s/$f" "$dumpdir/fbank/org/$s/$f"; done
+      mark_done "$dumpdir/.done/feats_$s"
+    done
+  fi
 fi
 
 if run_stage 4 "filter too-short (<$min_frames frames) and too-long (>$max_frames) utterances"; then
