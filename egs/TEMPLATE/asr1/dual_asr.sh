@@ -53,7 +53,7 @@ train_threads=$(nproc)  # CPU threads of one training job (torch intra-op; the l
 num_nodes=1            # > 1: train on several Slurm nodes (cmd_backend=slurm), ranks started by srun
 nproc_per_node=""      # srun ranks per node (default: ngpu, 1 on the CPU); when set, srun is used on one node too
 dist_backend=""        # torch.distributed backend (default: nccl with GPUs, gloo on the CPU)
-inference_config=conf/decode.yaml
+inference_config=decode.yaml  # stage 8: a path (with a /) is used as given; a bare name is looked up in conf/
 inference_args=""
 inference_model=valid.acc.ave.pth
 seeds=""               # e.g. "1 2 3": train every model once per seed (default: --seed alone)
@@ -80,6 +80,14 @@ set_name() { if [ "$lang_suffix" = true ]; then echo "$1_$2"; else echo "$1"; fi
 conf_path() {
   if [ -f "conf/$1" ]; then echo "conf/$1"; elif [ -f "$DUALASR_ROOT/conf/$1" ]; then echo "$DUALASR_ROOT/conf/$1";
   else log "no config $1 in conf/ or $DUALASR_ROOT/conf/"; exit 1; fi
+}
+# decode_conf -> the decode config: --inference_config as given when it is a path (has a /), else conf_path NAME
+decode_conf() {
+  case "$inference_config" in
+    */*) [ -f "$inference_config" ] || { log "--inference_config $inference_config: no such file"; exit 1; }
+         echo "$inference_config" ;;
+    *) conf_path "$inference_config" ;;
+  esac
 }
 # done markers: a stage marks its work done only after it finished
 is_done() { [ "$force" != true ] && [ -f "$1" ]; }
@@ -282,6 +290,8 @@ fi
 
 if run_stage 8 "decode: each test set, model and output"; then
   decode_ngpu=$(( ngpu > 0 ? 1 : 0 ))  # one GPU per decoding job, whatever training used
+  decode_conf=$(decode_conf)
+  log "decode config: $decode_conf"
   for l in $langs; do
     for m in $models; do
       for s in $seed_list; do
@@ -289,18 +299,25 @@ if run_stage 8 "decode: each test set, model and output"; then
         for t in $test_sets; do
           ts=$(set_name "$t" "$l"); ddir=$dir/decode_$ts
           if is_done "$ddir/.done_decode"; then log "$ddir already decoded"; continue; fi
-          rm -rf "$ddir"; mkdir -p "$ddir/logdir"
+          # a decode left by a killed run resumes: each job skips the utterances it already wrote
+          # (--force true starts over)
+          if [ "$force" = true ]; then rm -rf "$ddir"; fi
+          mkdir -p "$ddir/logdir"
           n=$(wc -l < "$dumpdir/fbank/$ts/feats.scp"); j=$(( nj < n ? nj : n ))
           for i in $(seq "$j"); do
             awk -v n="$j" -v i="$i" '(NR - 1) % n == i - 1 {print $1}' "$dumpdir/fbank/$ts/feats.scp" > "$ddir/logdir/keys.$i"
           done
           ${decode_cmd} --gpu "$decode_ngpu" JOB=1:"$j" "$ddir/logdir/decode.JOB.log" python -m dualasr.bin.dual_asr_inference \
             --config "$dir/config.yaml" --model_file "$dir/$inference_model" --ngpu "$decode_ngpu" \
-            --inference_config "$(conf_path "$(basename "$inference_config")")" $inference_args \
+            --inference_config "$decode_conf" $inference_args \
             --data "$dumpdir/fbank/$ts/feats.scp" --key_file "$ddir/logdir/keys.JOB" --output_dir "$ddir/logdir/output.JOB"
+          # merge only when every job finished (each marks its output dir .done at its end)
+          for i in $(seq "$j"); do
+            [ -f "$ddir/logdir/output.$i/.done" ] || { log "$ddir: decode job $i did not finish (see $ddir/logdir/decode.$i.log)"; exit 1; }
+          done
           for o in surface meaning; do
             [ -f "$ddir/logdir/output.1/text.$o" ] || continue
-            cat "$ddir"/logdir/output.*/"text.$o" | LC_ALL=C sort > "$ddir/.text.$o.tmp" && mv "$ddir/.text.$o.tmp" "$ddir/text.$o"
+            cat $(seq -f "$ddir/logdir/output.%g/text.$o" "$j") | LC_ALL=C sort > "$ddir/.text.$o.tmp" && mv "$ddir/.text.$o.tmp" "$ddir/text.$o"
           done
           mark_done "$ddir/.done_decode"
         done
@@ -320,7 +337,7 @@ if run_stage 9 "score: CER (WER for en, PER for phone tokens) per output, joint 
       done; done
       [ ${#todo[@]} -gt 0 ] || { log "greedy decoding of $ts already done"; continue; }
       ${decode_cmd} "$expdir/greedy_$ts.log" python -m dualasr.bin.greedy_decode "${todo[@]}" \
-        --data "$dumpdir/fbank/$ts/feats.scp" --inference_config "$(conf_path "$(basename "$inference_config")")" \
+        --data "$dumpdir/fbank/$ts/feats.scp" --inference_config "$(decode_conf)" \
         --inference_model "$inference_model"
       for ((i = 1; i < ${#todo[@]}; i += 2)); do mark_done "${todo[i]}/decode_$ts/.done_greedy"; done
     done
@@ -381,7 +398,7 @@ if run_stage 11 "analysis: encoder CKA and cross-task decoders"; then
   elif analysis_models_trained; then
     python -m dualasr.bin.analyze_cross_decoder --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
       --max_utts "$swap_max_utts" --subset_seed "$subset_seed" --inference_model "$inference_model" \
-      --inference_config "$(conf_path "$(basename "$inference_config")")" $inference_args \
+      --inference_config "$(decode_conf)" $inference_args \
       --outdir "$expdir/analysis/cross_decoder"
     mark_done "$expdir/.done/cross_decoder"
   fi
@@ -408,7 +425,7 @@ if run_stage 13 "pack: each model into $expdir/<model>_<lang>/packed/<model>_<la
     done
     [ ${#dirs[@]} -gt 0 ] || continue
     python -m dualasr.bin.pack_model --lang "$l" --fs "$fs" --model_file "$inference_model" \
-      --inference_config "$(conf_path "$(basename "$inference_config")")" "${dirs[@]}"
+      --inference_config "$(decode_conf)" "${dirs[@]}"
     for dir in "${dirs[@]}"; do mark_done "$dir/.done_pack"; done
   done
 fi
