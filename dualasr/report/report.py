@@ -104,6 +104,10 @@ def significance(expdir: Path, lang_sets: Sequence[Tuple[str, str]], metrics: Di
     return rows
 
 
+def _higher(delta: float) -> str:
+    return "higher" if delta > 0 else "lower"
+
+
 def _change(delta: float) -> str:
     if abs(delta) < 0.005:
         return "leaves"
@@ -122,17 +126,27 @@ def sentences_main(results: List[dict], sig: List[Dict[str, object]], do_model: 
         if not so or not do:
             continue
         delta = float(np.mean(do) - np.mean(so))
-        s = (f"DO {_change(delta)} {o} {METRIC_NAMES[metric]} {'unchanged' if _change(delta) == 'leaves' else f'by {abs(delta):.2f} points'}"
-             f" in {lang} (SO {line['SO']} %, DO {line['DO']} %")
+        if len(so) == 1 and len(do) == 1:  # one run each: a difference, not an effect
+            s = (f"In a single run (one seed) in {lang}, DO's {o} {METRIC_NAMES[metric]} is "
+                 f"{'the same as' if _change(delta) == 'leaves' else f'{abs(delta):.2f} points {_higher(delta)} than'}"
+                 f" SO's (SO {line['SO']} %, DO {line['DO']} %")
+        else:
+            s = (f"DO {_change(delta)} {o} {METRIC_NAMES[metric]} {'unchanged' if _change(delta) == 'leaves' else f'by {abs(delta):.2f} points'}"
+                 f" in {lang} over {len(do)} seeds (SO {line['SO']} %, DO {line['DO']} %")
         for r in sig:
             if (r["lang"], r["output"], r["metric"]) == (lang, o, metric):
                 s += f"; paired bootstrap p = {r['p_value']}, 95 % CI [{r['ci_low']}, {r['ci_high']}]"
-        out.append(s + ").")
+        s += ")."
+        if len(so) == 1 and len(do) == 1:
+            s += (" The bootstrap resamples utterances, not training runs: a second seed can move the "
+                  "difference by as much, so it is no finding until `make paper`'s seeds agree.")
+        out.append(s)
     return out
 
 
-def sentences_divergence(bins: List[Dict[str, str]], corr: List[Dict[str, str]]) -> List[str]:
-    """Per language and output (character distance): the gap at the first and last non-empty bin, and ρ."""
+def sentences_divergence(bins: List[Dict[str, str]], corr: List[Dict[str, str]], seeds: int = 1) -> List[str]:
+    """Per language and output (character distance): the gap at the first and last non-empty bin, and ρ.
+    With ``seeds`` == 1 each sentence says that its gaps come from a single run."""
     out = []
     for lang, o in dict.fromkeys((r["lang"], r["output"]) for r in bins if r["unit"] == "char"):
         sel = [r for r in bins if (r["lang"], r["output"], r["unit"]) == (lang, o, "char") and int(r["n"]) > 0]
@@ -150,6 +164,8 @@ def sentences_divergence(bins: List[Dict[str, str]], corr: List[Dict[str, str]])
                     s += "; Spearman ρ is undefined (distance or per-utterance gap constant, or under 3 utterances)"
                 else:
                     s += f"; Spearman ρ between distance and the per-utterance gap is {float(c['rho']):.2f} (p = {c['p_value']})"
+        if seeds == 1:
+            s += " (a single run of each model, one seed)"
         out.append(s + ".")
     return out
 
@@ -219,10 +235,12 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
     diag = read_csv(ana / "cka" / "diagonal.csv")
     swap, dec = read_csv(ana / "cross_decoder" / "swap.csv"), read_csv(ana / "cross_decoder" / "decoder_cka.csv")
 
+    one_run = (" — one seed: each DO − SO is the difference of two single runs"
+               if sig and max(int(r["seeds"]) for r in sig) == 1 else "")
     tables = [  # (file stem, title, rows): the paper's order
-        ("main", "Error rates (%) of SO and DO models, and DO − SO", main),
-        ("significance", "Paired bootstrap of DO vs SO (utterances resampled; delta and CI in points)", sig),
-        ("divergence", "DO − SO by surface–meaning edit distance (points, bootstrap 95 % CI)", bins),
+        ("main", "Error rates (%) of SO and DO models, and DO − SO" + one_run, main),
+        ("significance", "Paired bootstrap of DO vs SO (utterances resampled; delta and CI in points)" + one_run, sig),
+        ("divergence", "DO − SO by surface–meaning edit distance (points, bootstrap 95 % CI)" + one_run, bins),
         ("divergence_spearman", "Spearman ρ of distance vs the per-utterance DO − SO gap", corr),
         ("cka_summary", "Encoder linear CKA, layer i vs layer i", diag),
         ("decoder_swap", "Decoder swap: error rates (%) of each encoder + decoder", swap),
@@ -264,7 +282,8 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
 
     section("1. SO vs DO error rates", sentences_main(results, sig, do_model), [], "no scores")
     readme.append(to_markdown(main))
-    section("2. Surface–meaning divergence", sentences_divergence(bins, corr), copied.get("divergence", []),
+    seeds = min((int(r["seeds"]) for r in sig), default=1)
+    section("2. Surface–meaning divergence", sentences_divergence(bins, corr, seeds), copied.get("divergence", []),
             "stage 10 (divergence) has not run")
     section("3. Encoder representation similarity (CKA)", sentences_cka(diag), copied.get("cka", []),
             "stage 11 (cka) has not run")
