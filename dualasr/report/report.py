@@ -139,7 +139,7 @@ def sentences_main(results: List[dict], sig: List[Dict[str, object]], do_model: 
         s += ")."
         if len(so) == 1 and len(do) == 1:
             s += (" The bootstrap resamples utterances, not training runs: a second seed can move the "
-                  "difference by as much, so it is no finding until `make paper`'s seeds agree.")
+                  "difference by as much, so it is no finding until several seeds (`--seeds`) agree.")
         out.append(s)
     return out
 
@@ -205,6 +205,38 @@ def sentences_cross(swap: List[Dict[str, str]], dec: List[Dict[str, str]]) -> Li
         if parts:
             out.append(f"In {lang}, " + "; ".join(parts) + ".")
     return out
+
+
+def training_curves(expdir: Path, results: List[dict], outdir: Path) -> Tuple[List[str], List[str]]:
+    """The figure of validation values against wall time of every trained model (from each model dir's
+    ESPnet train.log), and one sentence per model dir on where its last epoch left it."""
+    from dualasr.report.figures import training_curves as plot
+    from dualasr.report.trainlog import parse_train_log
+
+    series, lines = {}, []
+    for lang, model in dict.fromkeys((r["lang"], r["model"]) for r in results):
+        for _seed, d in model_dirs(expdir, model, lang):
+            log = parse_train_log(d / "train.log")
+            if not log.epochs:
+                continue
+            keys = [k for k in log.epochs[-1].valid if k.startswith(("cer_ctc_", "acc_"))]
+            series[(lang, d.name)] = ([e.seconds / 60 for e in log.epochs],
+                                      {k: [e.valid.get(k, float("nan")) for e in log.epochs] for k in keys})
+            first, last = log.epochs[0], log.epochs[-1]
+            parts = []
+            for k in sorted(k for k in keys if k.startswith("cer_ctc_")):
+                prev = log.epochs[-2].valid.get(k) if len(log.epochs) > 1 else None
+                s = f"CTC CER on {k[len('cer_ctc_'):]} {100 * first.valid[k]:.1f} % → {100 * last.valid[k]:.1f} %"
+                if prev is not None:
+                    s += f" ({100 * (last.valid[k] - prev):+.1f} points in the last epoch)"
+                parts.append(s)
+            lines.append(f"{d.name}: {len(log.epochs)} epochs in {last.seconds / 60:.1f} min (validation on dev); "
+                         + "; ".join(parts) + ".")
+    if not series:
+        return [], []
+    path = outdir / "figures" / "training" / "curves.png"
+    plot(path, series)
+    return lines, [str(path.relative_to(outdir))]
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -289,5 +321,8 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
             "stage 11 (cka) has not run")
     section("4. Cross-task decoder analysis", sentences_cross(swap, dec), copied.get("cross_decoder", []),
             "stage 11 (cross_decoder) has not run")
+    curve_lines, curve_figs = training_curves(expdir, results, outdir)
+    section("5. Training curves (validation against wall time)", curve_lines, curve_figs,
+            "no model dir has a train.log with a finished epoch")
     write_atomic(outdir / "README.md", "\n".join(readme))
     return outdir / "README.md"

@@ -221,6 +221,24 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     dist_args=(--ngpu "$(( ngpu > 0 ? 1 : 0 ))" --multiprocessing_distributed false --dist_backend "$dist_backend")
     log "distributed training: $num_nodes node(s) x $nproc rank(s), backend $dist_backend"
   fi
+  # Progress: beside each job, dualasr.bin.train_progress reads its train.log and prints an estimate of
+  # the stage's remaining time (measured on the job's first steps), then a progress line a minute.
+  epochs_of() {  # epochs_of LANG: --max_epoch of --train_args / --lang_train_args, else the config's
+    local e; e=$(echo " $train_args $(lang_args "$1") " | sed -n 's/.* --max_epoch[ =]\([0-9]*\).*/\1/p')
+    [ -n "$e" ] || e=$(sed -n 's/^max_epoch: *\([0-9]*\).*/\1/p' "$(train_yaml)")
+    echo "${e:-1}"
+  }
+  frames_of() { awk -F'[ ,]' '{s += $2} END {print s + 0}' "$expdir/stats_$1/train/speech_shape"; }
+  train_jobs=()  # lang:model:seed:outputs of every job not yet trained, in training order
+  for l in $langs; do
+    for m in $models; do
+      n_out=$(eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m")"; set -- $outputs; echo $#)
+      for s in $seed_list; do
+        is_done "$expdir/$(exp_name "$m" "$l" "$s")/.done_train" || train_jobs+=("$l:$m:$s:$n_out")
+      done
+    done
+  done
+  job_index=0
   for l in $langs; do
     tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
     for m in $models; do
@@ -228,18 +246,27 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
       for s in $seed_list; do
         dir=$expdir/$(exp_name "$m" "$l" "$s")
         if is_done "$dir/.done_train"; then log "$dir already trained"; continue; fi
+        later=(); for j in "${train_jobs[@]:$(( job_index + 1 ))}"; do
+          IFS=: read -r jl _ _ jo <<< "$j"; later+=("$jl:$jo:$(frames_of "$jl"):$(epochs_of "$jl")")
+        done
+        job_index=$(( job_index + 1 ))
         mkdir -p "$dir"
         shapes=""
         for o in speech $(for x in $outputs; do echo "text_$x"; done); do
           shapes+=" --train_shape_file $expdir/stats_$l/train/${o}_shape --valid_shape_file $expdir/stats_$l/valid/${o}_shape"
         done
         log "training $dir (outputs: $outputs; log: $dir/train.log)"
+        set -- $outputs
+        python -m dualasr.bin.train_progress --dir "$dir" --pid $$ --frames "$(frames_of "$l")" --outputs $# \
+          --later "${later[@]}" &
+        progress_pid=$!
         # shellcheck disable=SC2086
         ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
           --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$dumpdir/fbank/$tr/cmvn.npz" \
           --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(token_args "$l" $outputs) \
           $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
           --seed "$s" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
+        kill "$progress_pid" 2>/dev/null || true; wait "$progress_pid" 2>/dev/null || true
         [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
         mark_done "$dir/.done_train"
       done
