@@ -60,7 +60,7 @@ class SizeSpec:
 SIZES = {
     "tiny": SizeSpec((30, 10, 10), (6, 2, 2)),
     "small": SizeSpec((300, 60, 60), (20, 4, 4)),
-    "default": SizeSpec((1100, 150, 250), (40, 6, 6)),
+    "default": SizeSpec((1100, 150, 200), (40, 6, 6)),
 }
 # The test set is stratified by surface-meaning distance: an equal share of its utterances in each of
 # these bins (the divergence analysis' default bins), so that every bin can be compared. Train and
