@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from dualasr.data.datadir import write_atomic
+from dualasr.files import write_atomic
 from dualasr.jobs import JobSpec, report
 
 PROG = "slurm.sh"

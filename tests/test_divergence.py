@@ -2,6 +2,7 @@
 
 import csv
 import math
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from dualasr.analysis.divergence import (
     analyze,
     bin_index,
     bin_results,
+    csv_row,
     distance,
     join_scores,
     parse_bins,
@@ -18,11 +20,10 @@ from dualasr.analysis.divergence import (
     read_distances,
     read_utt_scores,
     spearman,
-    write_bins_csv,
-    write_correlation_csv,
 )
 from dualasr.analysis.stats import format_mean_sd, mean_sd, paired_bootstrap
 from dualasr.data.datadir import Utterance, write_data_dir
+from dualasr.files import csv_text, write_atomic
 
 
 def test_distance_korean_chars_ignore_spaces():
@@ -162,8 +163,8 @@ def test_csv_and_png_are_written(tmp_path):
                 rows.append(UttScore(f"s-{i:03d}", d, so_err, 20, do_err, 20))
             groups[(lang, output)] = rows
     table, corrs = analyze(groups, n_boot=200)
-    write_bins_csv(tmp_path / "bins.csv", table)
-    write_correlation_csv(tmp_path / "spearman.csv", corrs)
+    for name, rows in (("bins.csv", table), ("spearman.csv", corrs)):
+        write_atomic(tmp_path / name, csv_text([f.name for f in fields(rows[0])], [csv_row(r) for r in rows]))
     plot_divergence(tmp_path / "divergence.png", table, unit="char", metric="CER")
     with open(tmp_path / "bins.csv", newline="") as f:
         got = list(csv.DictReader(f))

@@ -31,7 +31,7 @@ def test_deferred_g2p_en_loads_on_use():
 
 @pytest.mark.parametrize("flag, instrumented", [("1", True), ("", False)])
 def test_typecheck_env_restores_typeguard(flag, instrumented):
-    res = _python("import dualasr.lazy_deps, espnet2.train.preprocessor as p, typeguard\n"
+    res = _python("import dualasr.lazy_deps, typeguard\n"
                   "print(typeguard.typechecked.__module__)", DUALASR_TYPECHECK=flag)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[-1] == ("typeguard" if instrumented else "dualasr.lazy_deps")

@@ -10,15 +10,13 @@ Typical use (one group per language and output)::
     d = read_distances("data/test_en", "en", "char")
     rows = join_scores(d, read_utt_scores(so_file), read_utt_scores(do_file), where="en/surface")
     bins, corrs = analyze({("en", "surface"): rows})
-    write_bins_csv("exp/divergence/bins.csv", bins)
-    write_correlation_csv("exp/divergence/spearman.csv", corrs)
+    header = [f.name for f in fields(BinResult)]
+    write_atomic("exp/divergence/bins.csv", csv_text(header, [csv_row(b) for b in bins]))
     plot_divergence("exp/divergence/divergence.png", bins)
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 import re
@@ -31,7 +29,7 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 from scipy.stats import spearmanr
 
-from dualasr.data.datadir import read_kaldi_map, write_atomic
+from dualasr.data.datadir import read_kaldi_map
 from dualasr.analysis.stats import bootstrap_deltas, error_rate
 
 LANGS = ("ko", "en")
@@ -217,28 +215,10 @@ def analyze(
     return table, corrs
 
 
-def _csv_text(rows: Sequence) -> str:
-    """CSV text (header from the dataclass fields) with floats at 4 decimals, p-values at 4 digits."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    names = [f.name for f in fields(rows[0])] if rows else []
-    writer.writerow(names)
-    for r in rows:
-        writer.writerow(
-            f"{v:.4g}" if k == "p_value" else f"{v:.4f}" if isinstance(v, float) else v
-            for k, v in zip(names, astuple(r))
-        )
-    return buf.getvalue()
-
-
-def write_bins_csv(path: Path | str, results: Sequence[BinResult]) -> None:
-    """Write the bin table: lang,output,bin,n,so_rate,do_rate,delta,ci_low,ci_high (atomically)."""
-    write_atomic(path, _csv_text(results))
-
-
-def write_correlation_csv(path: Path | str, corrs: Sequence[Correlation]) -> None:
-    """Write the correlations: lang,output,n,rho,p_value (atomically)."""
-    write_atomic(path, _csv_text(corrs))
+def csv_row(result) -> List[str]:
+    """A BinResult or Correlation as CSV cells: floats at 4 decimals, p-values at 4 digits."""
+    return [f"{v:.4g}" if f.name == "p_value" else f"{v:.4f}" if isinstance(v, float) else str(v)
+            for f, v in zip(fields(result), astuple(result))]
 
 
 def plot_divergence(

@@ -109,17 +109,6 @@ def parse_lang_sets(items: Sequence[str]) -> List[Tuple[str, str]]:
     return out
 
 
-def csv_text(header, rows) -> str:
-    """CSV text (header + rows of plain values), for write_atomic."""
-    import csv
-    import io
-
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
-
 
 def add_common_args(p, what: str) -> None:
     """The options every analysis CLI takes: where the recipe's outputs are and which test set per language."""

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from dualasr.analysis.encoder import check_paired, cka_matrix, encoder_layers
 from dualasr.analysis.layout import first_model_dir, layer_names, load_model, load_subset
-from dualasr.analysis.layout import add_common_args, common_lang_sets, csv_text
-from dualasr.data.datadir import write_atomic
+from dualasr.analysis.layout import add_common_args, common_lang_sets
+from dualasr.files import csv_text, write_atomic
 from dualasr.report import figures
 
 PAIRS = (("so_surface", "so_meaning"), ("do", "so_surface"), ("do", "so_meaning"))

@@ -34,8 +34,9 @@ from tqdm import tqdm
 from dualasr.analysis.cross_decoder import decoder_states, swap_in, swap_problem, text_to_ids
 from dualasr.analysis.encoder import cka_matrix
 from dualasr.analysis.layout import SO_MODELS, first_model_dir, load_model, load_subset
-from dualasr.analysis.layout import add_common_args, common_lang_sets, csv_text
-from dualasr.data.datadir import read_kaldi_map, write_atomic, write_kaldi_map
+from dualasr.analysis.layout import add_common_args, common_lang_sets
+from dualasr.data.datadir import read_kaldi_map, write_kaldi_map
+from dualasr.files import csv_text, write_atomic
 from dualasr.report import figures
 from dualasr.scoring import metrics_for, score_set
 

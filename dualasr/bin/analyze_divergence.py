@@ -19,29 +19,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import astuple, fields
+from dataclasses import fields
 from pathlib import Path
 
 from tqdm import tqdm
 
 from dualasr.analysis.divergence import (
-    DEFAULT_BINS, BinResult, Correlation, bin_results, join_scores, parse_bins, plot_divergence,
+    DEFAULT_BINS, BinResult, Correlation, bin_results, csv_row, join_scores, parse_bins, plot_divergence,
     read_distances, spearman,
 )
-from dualasr.analysis.layout import SO_MODELS, add_common_args, common_lang_sets, csv_text, pooled_utt_errors
-from dualasr.data.datadir import write_atomic
+from dualasr.analysis.layout import SO_MODELS, add_common_args, common_lang_sets, pooled_utt_errors
+from dualasr.files import csv_text, write_atomic
 
 # (unit of the distance, metric it is compared with) per language
 UNIT_METRICS = {"ko": (("char", "cer"),), "en": (("char", "cer"), ("word", "wer"))}
 BIN_HEADER = ["lang", "output", "unit", "metric"] + [f.name for f in fields(BinResult)][2:]
 CORR_HEADER = ["lang", "output", "unit", "metric"] + [f.name for f in fields(Correlation)][2:]
-
-
-def _fmt(name: str, v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}" if name == "p_value" else f"{v:.4f}"
-    return str(v)
-
 
 
 def main(argv=None) -> int:
@@ -70,9 +63,8 @@ def main(argv=None) -> int:
         res = bin_results(rows, lang, o, bins, a.n_boot, a.seed)
         corr = spearman(rows, lang, o)
         by_unit.setdefault(unit, []).extend(res)
-        bin_rows += [[lang, o, unit, metric] + [_fmt(f.name, v) for f, v in zip(fields(r), astuple(r))][2:]
-                     for r in res]
-        corr_rows.append([lang, o, unit, metric] + [_fmt(f.name, v) for f, v in zip(fields(corr), astuple(corr))][2:])
+        bin_rows += [[lang, o, unit, metric] + csv_row(r)[2:] for r in res]
+        corr_rows.append([lang, o, unit, metric] + csv_row(corr)[2:])
     outdir.mkdir(parents=True, exist_ok=True)
     write_atomic(outdir / "bins.csv", csv_text(BIN_HEADER, bin_rows))
     write_atomic(outdir / "spearman.csv", csv_text(CORR_HEADER, corr_rows))

@@ -26,7 +26,8 @@ import torch
 import torchaudio
 from tqdm import tqdm
 
-from dualasr.data.datadir import read_kaldi_map, write_atomic
+from dualasr.data.datadir import read_kaldi_map
+from dualasr.files import write_atomic
 
 N_MELS = 80
 

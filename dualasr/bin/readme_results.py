@@ -17,7 +17,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from dualasr.data.datadir import write_atomic
+from dualasr.files import write_atomic
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 

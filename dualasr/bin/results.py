@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dualasr.data.datadir import write_atomic
+from dualasr.files import write_atomic
 from dualasr.report.tables import gather, main_table, to_markdown, write_results_json
 
 

@@ -14,7 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-from dualasr.data.datadir import read_kaldi_map, write_atomic
+from dualasr.data.datadir import read_kaldi_map
+from dualasr.files import write_atomic
 from dualasr.scoring import error_rate, metrics_for, score_set
 
 

@@ -8,10 +8,11 @@ tools expect). Every corpus' preparation builds a list of :class:`Utterance` and
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
+
+from dualasr.files import write_atomic
 
 DATA_FILES = ("wav.scp", "utt2spk", "spk2utt", "text.surface", "text.meaning")
 
@@ -28,14 +29,6 @@ class Utterance:
     spk: str
     surface: str
     meaning: str
-
-
-def write_atomic(path: Path | str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary name and a rename: never half-written."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def write_kaldi_map(path: Path | str, items: Iterable[Tuple[str, str]]) -> None:

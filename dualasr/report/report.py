@@ -12,7 +12,6 @@ utterances whose errors and reference lengths are summed over the seeds (seeds s
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 import shutil
@@ -23,7 +22,7 @@ import numpy as np
 
 from dualasr.analysis.layout import SO_MODELS, model_dirs, pooled_utt_errors
 from dualasr.analysis.stats import paired_bootstrap
-from dualasr.data.datadir import write_atomic
+from dualasr.files import csv_text, write_atomic
 from dualasr.report.tables import cell_values, gather, main_table, to_markdown
 
 METRIC_NAMES = {"cer": "CER", "cer_space": "CER (with spaces)", "wer": "WER"}
@@ -38,14 +37,6 @@ def read_csv(path: Path) -> List[Dict[str, str]]:
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
 
-
-def csv_text(rows: Sequence[Dict[str, object]], header: Optional[Sequence[str]] = None) -> str:
-    buf = io.StringIO()
-    header = list(header or (rows[0].keys() if rows else []))
-    w = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
 
 
 def _tex_escape(s: str) -> str:
@@ -281,7 +272,7 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
     for stem, title, rows in tables:
         if not rows:
             continue
-        write_atomic(outdir / f"{stem}.csv", csv_text(rows))
+        write_atomic(outdir / f"{stem}.csv", csv_text(list(rows[0]), rows))
         md.append(to_markdown([{k: str(v) for k, v in r.items()} for r in rows], title))
         tex.append(to_latex(rows, title, f"tab:{stem}"))
     write_atomic(outdir / "tables.md", "\n".join(md))

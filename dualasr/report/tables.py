@@ -15,7 +15,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from dualasr.data.datadir import write_atomic
+from dualasr.files import write_atomic
 
 LANG_ORDER = ("ko", "en")
 OUTPUT_ORDER = ("surface", "meaning")

@@ -23,7 +23,8 @@ import soundfile as sf
 from rapidfuzz.distance import Levenshtein
 from tqdm import tqdm
 
-from dualasr.data.datadir import Utterance, write_atomic, write_data_dir, write_kaldi_map
+from dualasr.data.datadir import Utterance, write_data_dir, write_kaldi_map
+from dualasr.files import write_atomic
 from dualasr.synth.rules_en import surface_en
 from dualasr.synth.rules_ko import surface_ko
 from dualasr.synth.sentences import sample_sentences
