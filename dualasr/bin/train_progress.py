@@ -132,7 +132,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"train_progress: {e}", file=sys.stderr)
         return 2
     d = Path(a.dir)
-    name, estimated, last_print, last_len = d.name, False, 0.0, -1
+    name, estimated, last_print, last_len = d.name, False, time.time(), -1
     while alive(a.pid):
         time.sleep(a.poll)
         log = parse_train_log(d / "train.log")
