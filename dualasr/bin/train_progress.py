@@ -107,13 +107,18 @@ def progress_line(name: str, log: TrainLog, epochs: int) -> Optional[str]:
 
 
 def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (an exited child not yet reaped, a zombie, counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def main(argv: Optional[List[str]] = None) -> int:
