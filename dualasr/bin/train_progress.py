@@ -27,7 +27,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from dualasr.report.trainlog import TrainLog, max_epoch, parse_train_log
 
-DO_COST = 1.4  # training time of a 2-output model per SO model (a second decoder; measured on CPU: see README)
+DO_COST = 1.4  # training time of a 2-output model per SO model: 2 x bench ratio (a), DO / (SO + SO), ~0.7
 
 
 def cost(outputs: int) -> float:
