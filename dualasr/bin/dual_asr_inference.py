@@ -69,6 +69,17 @@ class DualSpeech2Text:
         bpemodels = {o: getattr(args, f"bpemodel_{o}", None) for o in model.outputs}
         return cls(model, token_type=args.token_type, bpemodels=bpemodels, device=device, **kwargs)
 
+    @classmethod
+    def from_pretrained(cls, archive: str, device: str = "cpu", **kwargs) -> "DualSpeech2Text":
+        """Load a packed model (stage 13's zip, ``dualasr.packed``) from any directory. The decode
+        settings stage 8 used are the defaults; ``kwargs`` override them."""
+        from dualasr.packed import load
+
+        packed = load(archive)
+        s2t = cls.from_files(packed.config, packed.model_file, device=device, **{**packed.decode, **kwargs})
+        s2t.packed = packed  # the feature settings and language, for dualasr.bin.transcribe
+        return s2t
+
     @torch.no_grad()
     def __call__(self, speech: torch.Tensor) -> Dict[str, str]:
         """Recognise one utterance (``[frames, dim]`` features or ``[samples]`` audio)."""

@@ -30,6 +30,9 @@ from dualasr.data.datadir import read_kaldi_map
 from dualasr.files import write_atomic
 
 N_MELS = 80
+# The fbank settings (torchaudio.compliance.kaldi.fbank keywords) of every feature this project
+# computes; a packed model records them (stage 13), and `transcribe` checks them against these.
+FBANK_CONF = dict(num_mel_bins=N_MELS, frame_length=25.0, frame_shift=10.0, dither=0.0, energy_floor=0.0)
 
 
 def load_audio(spec: str, path_for_errors: str, uttid: str) -> tuple[np.ndarray, int]:
@@ -50,10 +53,7 @@ def fbank(wav: np.ndarray, sr: int, fs: int, speed: float = 1.0) -> np.ndarray:
     src = int(round(sr * speed))
     if src != fs:
         x = torchaudio.functional.resample(x, src, fs)
-    feats = torchaudio.compliance.kaldi.fbank(
-        x * 32768.0, num_mel_bins=N_MELS, frame_length=25.0, frame_shift=10.0,
-        dither=0.0, sample_frequency=fs, energy_floor=0.0,
-    )
+    feats = torchaudio.compliance.kaldi.fbank(x * 32768.0, sample_frequency=fs, **FBANK_CONF)
     return feats.numpy().astype(np.float32)
 
 

@@ -13,6 +13,7 @@
 #  10 divergence      DO - SO by surface-meaning edit distance bins -> exp/analysis/divergence
 #  11 analysis        encoder CKA (exp/analysis/cka), cross-task decoders (exp/analysis/cross_decoder)
 #  12 report          tables, figures and README under exp/report
+#  13 pack            exp/<model>_<lang>/packed/<model>_<lang>.zip: loads anywhere (dualasr.bin.transcribe)
 set -euo pipefail
 # The whole script is one block, parsed before it runs: editing it (or a config) during a long run
 # cannot change what this run executes.
@@ -360,6 +361,22 @@ if run_stage 12 "report: tables, figures and README under $expdir/report"; then
     python -m dualasr.bin.report --expdir "$expdir" $(lang_set_args) --outdir "$expdir/report"
     mark_done "$expdir/.done/report"
   fi
+fi
+
+if run_stage 13 "pack: each model into $expdir/<model>_<lang>/packed/<model>_<lang>.zip"; then
+  for l in $langs; do
+    dirs=()
+    for m in $models; do
+      for s in $seed_list; do
+        dir=$expdir/$(exp_name "$m" "$l" "$s")
+        if is_done "$dir/.done_pack"; then log "$dir/packed already packed"; else dirs+=("$dir"); fi
+      done
+    done
+    [ ${#dirs[@]} -gt 0 ] || continue
+    python -m dualasr.bin.pack_model --lang "$l" --fs "$fs" --model_file "$inference_model" \
+      --inference_config "$(conf_path "$(basename "$inference_config")")" "${dirs[@]}"
+    for dir in "${dirs[@]}"; do mark_done "$dir/.done_pack"; done
+  done
 fi
 
 log "Finished stages ${stage}-${stop_stage}"
