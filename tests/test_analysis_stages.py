@@ -164,7 +164,7 @@ def test_train_log_parse_and_training_curves(recipe, lang):
         outputs = ("surface", "meaning") if model.startswith("do") else (model[3:],)
         assert [e.epoch for e in log.epochs] == list(range(1, max_epoch(d) + 1))
         assert all(a.seconds < b.seconds for a, b in zip(log.epochs, log.epochs[1:]))
-        assert log.n_batch and all(e.n_batch == log.n_batch for e in log.epochs)
+        assert log.n_batch and all(e.total_count == e.epoch * log.n_batch for e in log.epochs)
         for e in log.epochs:
             assert {f"acc_{o}" for o in outputs} | {f"cer_ctc_{o}" for o in outputs} <= set(e.valid)
             assert all(0.0 <= e.valid[f"acc_{o}"] <= 1.0 for o in outputs)

@@ -45,7 +45,7 @@ class Epoch:
 
     epoch: int
     seconds: float  # since the log's first line
-    n_batch: int
+    total_count: int  # train batches since training began (ESPnet's reporter counts across epochs)
     valid: Dict[str, float]
 
 
