@@ -1,10 +1,12 @@
 # dualasr: the two commands are `make demo` and `make test`; both install what is missing first.
 SHELL := /bin/bash
+# Every model kind, the dual-output variants included: `make paper` trains these (--models "$(PAPER_MODELS)").
+PAPER_MODELS := so_surface so_meaning do do_branch do_hier do_adapter do_pcgrad do_adv do_sparse
 PY := tools/venv/bin/python
 DEMO := egs/mini_l2/asr1
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench clean-demo
+.PHONY: install demo paper test bench clean-demo
 
 install:
 	bash tools/install.sh
@@ -13,6 +15,12 @@ install:
 # scoring, analyses and the report. Prints the main table and the report's path.
 demo: install
 	cd $(DEMO) && ./run.sh --size default --nj 2
+
+# The paper's numbers: every model kind with seeds 1 2 3 (default size, ko + en) into exp_paper, so the
+# CKA reference (so_surface seed 1 vs 2), mean ± sd and the paired bootstrap are in exp_paper/report.
+# Shares data/ and dump/ with the demo. Not run in CI.
+paper: install
+	cd $(DEMO) && ./run.sh --size default --nj 2 --seeds "1 2 3" --expdir exp_paper --models "$(PAPER_MODELS)"
 
 # The test suite (unit tests, corpus fixtures, a real one-node Slurm, CPU DDP, tiny recipe runs).
 test: install
@@ -25,4 +33,4 @@ bench: install
 	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang ko
 
 clean-demo:
-	rm -rf $(DEMO)/data $(DEMO)/dump $(DEMO)/exp $(DEMO)/wav
+	rm -rf $(DEMO)/data $(DEMO)/dump $(DEMO)/exp $(DEMO)/exp_paper $(DEMO)/wav

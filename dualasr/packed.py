@@ -27,7 +27,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -49,14 +49,21 @@ def _config_files(conf: Dict[str, Any]) -> List[Tuple[Tuple[str, ...], str]]:
     return found
 
 
-def _resolve(value: str, config: Path, key: str) -> Path:
+def find_config_file(value: str, config: Path) -> Optional[Path]:
     """A path from the config: absolute, or relative to the current directory (the recipe dir, as
-    the recipe writes it), or relative to the model dir."""
+    older recipe runs wrote it), or relative to the model dir; None when no such file exists."""
     p = Path(value)
     for cand in ([p] if p.is_absolute() else [Path.cwd() / p, config.parent / p]):
         if cand.is_file():
             return cand
-    raise SystemExit(f"{config}: {key}: {value!r} is not a file (looked in {Path.cwd()} and {config.parent})")
+    return None
+
+
+def _resolve(value: str, config: Path, key: str) -> Path:
+    found = find_config_file(value, config)
+    if found is None:
+        raise SystemExit(f"{config}: {key}: {value!r} is not a file (looked in {Path.cwd()} and {config.parent})")
+    return found
 
 
 def pack(config: Path, model_file: Path, out: Path, *, lang: str, fs: int,

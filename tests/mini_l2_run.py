@@ -14,7 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "egs" / "mini_l2" / "asr1"
-ARGS = ["--size", "tiny", "--nj", "2", "--analysis_max_utts", "10", "--swap_max_utts", "6"]
+ARGS = ["--size", "tiny", "--nj", "2", "--analysis_max_utts", "10", "--swap_max_utts", "6", "--reference_seed", "2"]
 
 
 def recipe_copy(dst: Path) -> Path:

@@ -10,8 +10,14 @@ SURFACE_TOKENS = ["<blank>", "<unk>", "a", "b", "c", "d", "<space>", "<sos/eos>"
 MEANING_TOKENS = ["<blank>", "<unk>", "x", "y", "z", "<space>", "<sos/eos>"]
 
 
-def build_model(outputs=("surface", "meaning"), branch=0, num_blocks=2, seed=0, normalize_stats=None):
+def build_model(outputs=("surface", "meaning"), branch=0, num_blocks=2, seed=0, normalize_stats=None, model_conf=()):
+    """``model_conf``: extra ``key=value`` model options (a variant's knobs, as in conf/model_kinds.yaml)."""
     torch.manual_seed(seed)
+    return DualASRTask.build_model(build_args(outputs, branch, num_blocks, normalize_stats, model_conf))
+
+
+def build_args(outputs=("surface", "meaning"), branch=0, num_blocks=2, normalize_stats=None, model_conf=()):
+    """The parsed training arguments of :func:`build_model` (what a config.yaml holds)."""
     parser = DualASRTask.get_parser()
     args = parser.parse_args(
         [
@@ -24,11 +30,11 @@ def build_model(outputs=("surface", "meaning"), branch=0, num_blocks=2, seed=0, 
             "--model_conf", f"outputs=[{','.join(outputs)}]",
             "--model_conf", f"task_branch_layers={branch}",
             "--model_conf", "ctc_weight=0.3",
-        ] + (["--normalize", "global_mvn", "--normalize_conf", f"stats_file={normalize_stats}"] if normalize_stats else [])
+        ] + [x for kv in model_conf for x in ("--model_conf", kv)] + (["--normalize", "global_mvn", "--normalize_conf", f"stats_file={normalize_stats}"] if normalize_stats else [])
     )
     args.token_list_surface = SURFACE_TOKENS
     args.token_list_meaning = MEANING_TOKENS
-    return DualASRTask.build_model(args)
+    return args
 
 
 def batch(seed=0, n=3, frames=40):

@@ -157,7 +157,7 @@ def test_train_log_parse_and_training_curves(recipe, lang):
 
     rdir = recipe["dir"]
     readme = (rdir / "exp" / "report" / "README.md").read_text(encoding="utf-8")
-    assert "## 5. Training curves" in readme and (rdir / "exp" / "report" / "figures" / "training" / "curves.png").is_file()
+    assert "## 6. Training curves" in readme and (rdir / "exp" / "report" / "figures" / "training" / "curves.png").is_file()
     for model in ("so_surface", "so_meaning", "do", "do_branch"):
         d = rdir / "exp" / f"{model}_{lang}"
         log = parse_train_log(d / "train.log")
@@ -199,3 +199,90 @@ def test_train_progress_on_a_real_log(recipe, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "dualasr.bin.train_progress", "--dir", str(d), "--pid", "1",
                           "--later", "en:x:1:1"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--later 'en:x:1:1': expected lang:outputs:train_frames:epochs" in bad.stderr
+def _utt_errors(path):
+    rows = read_kaldi_map(path)
+    rows.pop("uttid", None)  # the header line
+    return {u: tuple(int(x) for x in v.split()) for u, v in rows.items()}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_unswapped_decoder_swap_is_stage8(recipe, lang):
+    """An unswapped pair decodes exactly as stage 8: the same hypotheses, so the stage-9 error rate."""
+    from dualasr.analysis.layout import balanced_ids
+
+    d = recipe["dir"]
+    xd = d / "exp" / "analysis" / "cross_decoder"
+    swap = [r for r in _csv(xd / "swap.csv") if r["lang"] == lang]
+    utt2spk = read_kaldi_map(d / "dump" / "fbank" / f"test_{lang}" / "utt2spk")
+    subset = balanced_ids(utt2spk, 6, 0)
+    assert len({utt2spk[u] for u in subset}) == min(6, len(set(utt2spk.values())))
+    unswapped = [r for r in swap if r["encoder"] == r["decoder"]]
+    assert len(unswapped) == 2 * 2 * len(METRICS[lang])
+    for r in unswapped:
+        o, m = r["output"], r["encoder"]
+        hyps = read_kaldi_map(xd / "swap_hyps" / f"{lang}_{o}_{m}+{m}.txt")
+        assert sorted(hyps) == subset
+        stage8 = _hyps(d, m, lang, o)
+        assert hyps == {u: stage8[u] for u in subset}
+        assert int(r["same_as_stage8"]) == 6
+        score = _utt_errors(d / "exp" / f"{m}_{lang}" / f"decode_test_{lang}" / f"score_{o}" / f"utt_errors.{r['metric']}")
+        e, n = sum(score[u][0] for u in subset), sum(score[u][1] for u in subset)
+        assert (int(r["errors"]), int(r["ref_len"])) == (e, n)
+        assert float(r["rate"]) == pytest.approx(100.0 * e / n, abs=5e-5)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_teacher_forced_table(recipe, lang):
+    d = recipe["dir"]
+    tf = [r for r in _csv(d / "exp" / "analysis" / "cross_decoder" / "teacher_forced.csv") if r["lang"] == lang]
+    for o in ("surface", "meaning"):
+        got = {(r["encoder"], r["decoder"]) for r in tf if r["output"] == o}
+        assert got == {(e, dm) for e in ("so_surface", "so_meaning", "do") for dm in (f"so_{o}", "do")}
+    for r in tf:
+        assert 0.0 <= float(r["acc"]) <= 100.0 and 0.0 < float(r["ce"]) < 20.0 and int(r["n_utts"]) == 6
+    readme = (d / "exp" / "report" / "README.md").read_text(encoding="utf-8")
+    r = next(r for r in tf if (r["output"], r["encoder"], r["decoder"]) == ("surface", "do", "so_surface"))
+    assert f"the do encoder with token accuracy {float(r['acc']):.1f} %" in readme
+    assert "| teacher_forced" not in readme and "Teacher-forced decoders on every encoder" in (
+        d / "exp" / "report" / "tables.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_cka_reference_and_independent_init(recipe, lang):
+    import yaml
+
+    d = recipe["dir"]
+    exp = d / "exp"
+    inits = {m: yaml.safe_load((exp / f"{m}_{lang}" / "config.yaml").read_text(encoding="utf-8")).get("init_seed")
+             for m in ("so_surface", "so_meaning", "do", "do_branch")}
+    assert inits["so_surface"] is None and len({inits[m] for m in ("so_meaning", "do", "do_branch")}) == 3
+    ref_conf = yaml.safe_load((exp / f"so_surface_{lang}_refseed2" / "config.yaml").read_text(encoding="utf-8"))
+    assert ref_conf["seed"] == 2 and ref_conf.get("init_seed") is None
+    ref = [r for r in _csv(exp / "analysis" / "cka" / "reference.csv") if r["lang"] == lang]
+    assert len(ref) == 1 and ref[0]["dir_b"].endswith(f"so_surface_{lang}_refseed2") and ref[0]["seed_b"] == "2"
+    diag = [r for r in _csv(exp / "analysis" / "cka" / "diagonal.csv") if r["lang"] == lang]
+    refd = [r for r in diag if (r["model_a"], r["model_b"]) == ("so_surface", "reference")]
+    assert [r["layer"] for r in refd] == ["in", "1", "2"]
+    assert refd[0]["cka"] != "1.0000"  # layer "in" of two models from other initial weights
+    readme = (exp / "report" / "README.md").read_text(encoding="utf-8")
+    assert f"In {lang}, the reference for the same task, two so_surface models, seed 1" in readme
+    assert f"has last-layer linear CKA {float(refd[-1]['cka']):.2f}" in readme
+    assert "Initialisation: independent." in readme
+
+
+def test_results_have_each_branch_alone(recipe):
+    import json
+
+    d = recipe["dir"]
+    rows = json.loads((d / "exp" / "results.json").read_text(encoding="utf-8"))
+    joint = {(r["lang"], r["model"], r["output"], r["metric"]) for r in rows if r["decode"] == "joint"}
+    for mode in ("ctc_greedy", "att_greedy"):
+        assert {(r["lang"], r["model"], r["output"], r["metric"]) for r in rows if r["decode"] == mode} == joint
+    for r in rows:
+        if r["decode"] != "joint":
+            hyps = read_kaldi_map(d / "exp" / f"{r['model']}_{r['lang']}" / f"decode_test_{r['lang']}" / r["decode"]
+                                  / f"text.{r['output']}")
+            refs = read_kaldi_map(d / "dump" / "fbank" / f"test_{r['lang']}" / f"text.{r['output']}")
+            assert r["value"] == pytest.approx(_pooled(refs, hyps, sorted(refs), r["metric"], r["lang"]), abs=5e-4)
+    md = (d / "exp" / "results.md").read_text(encoding="utf-8")
+    assert "Each branch alone" in md and "| CTC greedy | attention greedy |" in md

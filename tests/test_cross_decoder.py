@@ -111,3 +111,47 @@ def test_encoder_layers_follow_a_branch():
     assert len(surf["layers"]) == len(mean["layers"]) == 3  # input, shared block, branch block
     assert np.allclose(surf["layers"][1], mean["layers"][1], atol=1e-5)
     assert not np.allclose(surf["layers"][2], mean["layers"][2], atol=1e-5)
+
+
+def test_teacher_forced_matches_a_recomputed_cross_entropy():
+    from dualasr.analysis.cross_decoder import decoder_problem, encoder_output, teacher_forced
+
+    do = build_model(outputs=("surface", "meaning"), seed=1).eval()
+    so = build_model(outputs=("meaning",), seed=2).eval()
+    feats = _feats(3)
+    ids = _ids(feats, SURFACE_TOKENS)
+    sos = len(SURFACE_TOKENS) - 1
+    with torch.no_grad():
+        # the surface decoder of DO on the encoder of so_meaning: its only output's encoding
+        enc = {u: encoder_output(so, x, "surface") for u, x in feats.items()}
+        assert decoder_problem(so, do, "surface") is None
+        got = teacher_forced(do.decoders["surface"], enc, ids, sos)
+        nll = correct = n = 0
+        for u, (e, lens) in enc.items():
+            ys = torch.tensor([[sos] + ids[u]])
+            logits, _ = do.decoders["surface"](e, lens, ys, torch.tensor([ys.shape[1]]))
+            target = torch.tensor(ids[u] + [sos])
+            nll += torch.nn.functional.cross_entropy(logits[0], target, reduction="sum").item()
+            correct += (logits[0].argmax(-1) == target).sum().item()
+            n += len(target)
+    assert got["n"] == n == sum(len(v) + 1 for v in ids.values())
+    assert got["correct"] == correct and got["ce"] == pytest.approx(nll / n, rel=1e-5)
+    assert got["acc"] == pytest.approx(100.0 * correct / n)
+    own = teacher_forced(do.decoders["surface"], {u: encoder_output(do, x, "surface") for u, x in feats.items()},
+                         ids, sos)
+    assert own["ce"] != pytest.approx(got["ce"])  # another encoder, another score
+    assert "has no meaning output" in decoder_problem(do, build_model(outputs=("surface",)), "meaning")
+
+
+def test_ctc_best_path_merges_repeats_and_drops_blanks():
+    from dualasr.bin.greedy_decode import ctc_best_path
+
+    class FakeArgmax:  # only the frame labels matter here; the real CTC's argmax is ESPnet's
+        def argmax(self, x):
+            return torch.tensor([[0, 3, 3, 0, 3, 2, 2, 0, 0, 5]])
+
+    assert ctc_best_path(FakeArgmax(), torch.zeros(10, 4)) == [3, 3, 2, 5]
+    model = build_model(outputs=("surface",)).eval()
+    enc, _ = model.encode(torch.randn(1, 40, 20), torch.tensor([40]))["surface"]
+    path = ctc_best_path(model.ctcs["surface"], enc[0])
+    assert 0 not in path and all(0 < k < len(SURFACE_TOKENS) for k in path)

@@ -1,9 +1,27 @@
-"""Joint decoding: a DO model encodes once and gives the same hypotheses as decoding each output alone."""
+"""Decoding: a DO model encodes once and gives the same hypotheses as decoding each output alone (in
+every decode mode); the batched CTC prefix beam search; and the decode CLI's robustness (too-short
+utterances, unknown config keys, a killed job that resumes)."""
 
+import itertools
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+import pytest
 import torch
+import yaml
 
-from dualasr.bin.dual_asr_inference import DualSpeech2Text
-from model_utils import build_model
+from dualasr.bin import dual_asr_inference as inference
+from dualasr.bin.dual_asr_inference import DECODE_MODES, DualSpeech2Text, ctc_prefix_beam_search
+from model_utils import build_args, build_model
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def count_encoder_calls(model):
@@ -18,34 +36,231 @@ def count_encoder_calls(model):
     return calls
 
 
-def test_joint_decode_equals_separate_and_encodes_once():
+@pytest.mark.parametrize("mode", DECODE_MODES)
+def test_joint_decode_equals_separate_and_encodes_once(mode):
     model = build_model(("surface", "meaning"), seed=3)
     feats = [torch.randn(60, 20, generator=torch.Generator().manual_seed(i)) for i in range(3)]
-    joint = DualSpeech2Text(model, beam_size=3, maxlenratio=0.3)
+    joint = DualSpeech2Text(model, beam_size=3, maxlenratio=0.3, decode_mode=mode)
     calls = count_encoder_calls(model)
     joint_hyps = [joint(f) for f in feats]
     assert calls["n"] == len(feats), "a DO model must run its encoder once per utterance"
     assert all(set(h) == {"surface", "meaning"} for h in joint_hyps)
 
     for o in ("surface", "meaning"):
-        alone = DualSpeech2Text(model, beam_size=3, maxlenratio=0.3, outputs=[o])
+        alone = DualSpeech2Text(model, beam_size=3, maxlenratio=0.3, outputs=[o], decode_mode=mode)
         calls["n"] = 0
         hyps = [alone(f)[o] for f in feats]
         assert calls["n"] == len(feats)
         assert hyps == [h[o] for h in joint_hyps]
 
 
+def test_ctc_rescore_batch_encodes_once_and_equals_one_by_one():
+    """Without padding a batch decodes exactly as one utterance at a time (with padding, ESPnet's
+    encoder lets the padded frames into self-attention, so hypotheses may differ slightly)."""
+    model = build_model(("surface", "meaning"), seed=5)
+    feats = [torch.randn(64, 20, generator=torch.Generator().manual_seed(n)) for n in range(4)]
+    s2t = DualSpeech2Text(model, beam_size=4, decode_mode="ctc_rescore")
+    calls = count_encoder_calls(model)
+    batched = s2t.decode_batch(feats)
+    assert calls["n"] == 1, "one encoder pass for the whole batch"
+    assert batched == [s2t(f) for f in feats]
+
+
+def test_rescore_margin_bounds_which_prefixes_are_rescored():
+    model = build_model(("surface", "meaning"), seed=5)
+    feats = [torch.randn(64, 20, generator=torch.Generator().manual_seed(n)) for n in range(3)]
+
+    def hyps(**kw):
+        return DualSpeech2Text(model, beam_size=4, decode_mode="ctc_rescore", **kw).decode_batch(feats)
+
+    assert hyps(rescore_margin=1e9) == hyps()  # every prefix within the margin: all rescored
+    assert hyps(rescore_margin=0.0) == hyps(ctc_weight=1.0)  # only the best CTC prefix: nothing to rescore
+    assert hyps() != hyps(ctc_weight=1.0), "this model's decoders must change some hypothesis"
+
+
+def test_ctc_rescore_counts_encoder_frames_as_alone():
+    model = build_model(("surface", "meaning"), seed=5).eval()
+    s2t = DualSpeech2Text(model, decode_mode="ctc_rescore")
+    for n in range(7, 60):
+        with torch.no_grad():
+            alone = model.encode(torch.randn(1, n, 20), torch.tensor([n]))["surface"][1]
+        assert s2t._encoder_frames(torch.tensor([n]), torch.tensor([1000])).tolist() == alone.tolist()
+
+
+def test_ctc_prefix_beam_search_gives_exact_prefix_probabilities():
+    """With a beam that holds every prefix, each prefix's score is its CTC probability (torch's ctc_loss)."""
+    torch.manual_seed(0)
+    logp = torch.randn(2, 5, 3).log_softmax(-1)
+    lengths = torch.tensor([5, 3])
+    pref, plen, score = ctc_prefix_beam_search(logp, lengths, beam=63)
+    for s in range(2):
+        got = {tuple(pref[s, j, : plen[s, j]].tolist()): float(score[s, j]) for j in range(63)
+               if torch.isfinite(score[s, j])}
+        n_feasible = 0
+        for n in range(int(lengths[s]) + 1):
+            for seq in itertools.product([1, 2], repeat=n):
+                ref = -torch.nn.functional.ctc_loss(
+                    logp[s : s + 1, : lengths[s]].transpose(0, 1), torch.tensor([list(seq)], dtype=torch.long),
+                    lengths[s : s + 1], torch.tensor([n]), reduction="sum")
+                if torch.isfinite(ref):
+                    n_feasible += 1
+                    assert got[seq] == pytest.approx(float(ref), abs=1e-4), seq
+        assert len(got) == n_feasible
+
+
+def test_ctc_prefix_beam_search_keeps_the_best_prefix():
+    """A peaky CTC output: the search returns the collapsed best path first."""
+    path = [1, 1, 0, 2, 2, 0, 2, 1]  # -> 1 2 2 1
+    logp = torch.full((1, len(path), 3), -8.0)
+    for t, c in enumerate(path):
+        logp[0, t, c] = 0.0
+    logp = logp.log_softmax(-1)
+    pref, plen, score = ctc_prefix_beam_search(logp, torch.tensor([len(path)]), beam=4)
+    best = int(score[0].argmax())
+    assert pref[0, best, : plen[0, best]].tolist() == [1, 2, 2, 1]
+
+
 def test_branch_model_decodes_both_outputs():
     model = build_model(("surface", "meaning"), branch=1, seed=4)
-    hyp = DualSpeech2Text(model, beam_size=2, maxlenratio=0.3)(torch.randn(50, 20))
-    assert set(hyp) == {"surface", "meaning"}
+    for mode in DECODE_MODES:
+        hyp = DualSpeech2Text(model, beam_size=2, maxlenratio=0.3, decode_mode=mode)(torch.randn(50, 20))
+        assert set(hyp) == {"surface", "meaning"}
 
 
 def test_unknown_output_is_refused():
     model = build_model(("surface",))
-    try:
+    with pytest.raises(ValueError, match="not meaning"):
         DualSpeech2Text(model, outputs=["meaning"])
-    except ValueError as e:
-        assert "not meaning" in str(e)
-    else:
-        raise AssertionError("expected a ValueError")
+
+
+@pytest.mark.parametrize("mode", DECODE_MODES)
+def test_too_short_utterance_gets_an_empty_hypothesis_and_a_warning(mode, caplog):
+    model = build_model(("surface", "meaning"), seed=3)
+    s2t = DualSpeech2Text(model, beam_size=2, maxlenratio=0.3, decode_mode=mode)
+    feats = [torch.randn(50, 20), torch.randn(4, 20), torch.randn(45, 20)]
+    with caplog.at_level(logging.WARNING):
+        hyps = s2t.decode_batch(feats, keys=["u1", "tiny_utt", "u3"])
+    assert hyps[1] == {"surface": "", "meaning": ""}
+    assert hyps[0] == s2t(feats[0]) and hyps[2] == s2t(feats[2])
+    assert any("tiny_utt" in r.getMessage() and "too short" in r.getMessage() for r in caplog.records)
+
+
+# ---- the decode CLI on a model saved like a trained one ----
+
+def saved_model(d: Path, n_utts: int = 6, short: int = 1, step: int = 7):
+    """A model's config.yaml and weights, and a feats.scp of ``n_utts`` utterances (``short`` too short)."""
+    d.mkdir(parents=True, exist_ok=True)
+    args = build_args(("surface", "meaning"))
+    torch.manual_seed(3)
+    model = inference.DualASRTask.build_model(args)
+    (d / "config.yaml").write_text(yaml.safe_dump(vars(args), allow_unicode=True))
+    torch.save(model.state_dict(), d / "model.pth")
+    g = np.random.default_rng(0)
+    with kaldiio.WriteHelper(f"ark,scp:{d}/feats.ark,{d}/feats.scp") as w:
+        for i in range(n_utts):
+            frames = 3 if i < short else 40 + step * i
+            w[f"utt{i:02d}"] = g.standard_normal((frames, 20)).astype(np.float32)
+    return d
+
+
+def cli(d: Path, out: str, *extra: str, **kw) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "dualasr.bin.dual_asr_inference", "--config", str(d / "config.yaml"),
+           "--model_file", str(d / "model.pth"), "--data", str(d / "feats.scp"), "--output_dir", str(d / out),
+           *extra]
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, **kw)
+
+
+def test_cli_unknown_decode_config_key_is_a_one_line_error(tmp_path):
+    d = saved_model(tmp_path / "m")
+    conf = tmp_path / "my_decode.yaml"
+    conf.write_text("beam_size: 2\nbeamsize: 3\n")
+    res = cli(d, "out", "--inference_config", str(conf))
+    assert res.returncode != 0
+    last = res.stderr.strip().splitlines()[-1]
+    assert "beamsize" in last and str(conf) in last and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("mode", DECODE_MODES)
+def test_cli_decodes_and_resumes_where_it_stopped(tmp_path, mode):
+    d = saved_model(tmp_path / "m", n_utts=8)
+    conf = tmp_path / "decode.yaml"
+    conf.write_text(f"beam_size: 2\nctc_weight: 0.5\nmaxlenratio: 0.3\ndecode_mode: {mode}\nbatch_size: 2\n")
+    full = cli(d, "full", "--inference_config", str(conf))
+    assert full.returncode == 0, full.stderr[-2000:]
+    assert "utt00" in full.stderr and "too short" in full.stderr
+    assert (d / "full/.done").is_file()
+    ref = {o: sorted((d / f"full/text.{o}").read_text().splitlines()) for o in ("surface", "meaning")}
+    assert len(ref["surface"]) == 8 and "utt00" in [line.split(" ", 1)[0] for line in ref["surface"]]
+
+    # a job killed after some utterances (here: its files as a kill leaves them, one line cut short)
+    part = d / "part"
+    part.mkdir()
+    for o in ("surface", "meaning"):
+        lines = (d / f"full/text.{o}").read_text().splitlines(keepends=True)
+        keep = lines[:3] if o == "surface" else lines[:2]
+        (part / f"text.{o}").write_text("".join(keep) + lines[4][:5])
+    res = cli(d, "part", "--inference_config", str(conf))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "2 utterances already decoded" in res.stderr and "decoded 6 utterances" in res.stderr
+    for o in ("surface", "meaning"):
+        assert sorted((part / f"text.{o}").read_text().splitlines()) == ref[o]
+
+
+def test_cli_kill_and_resume_equals_an_uninterrupted_run(tmp_path):
+    """A real kill: SIGKILL the decode once it has written some hypotheses, re-run, compare."""
+    d = saved_model(tmp_path / "m", n_utts=30, short=0, step=1)
+    conf = tmp_path / "decode.yaml"
+    conf.write_text("beam_size: 2\nctc_weight: 0.5\nmaxlenratio: 0.3\ndecode_mode: beam_search\n")
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    cmd = [sys.executable, "-m", "dualasr.bin.dual_asr_inference", "--config", str(d / "config.yaml"),
+           "--model_file", str(d / "model.pth"), "--data", str(d / "feats.scp"), "--output_dir", str(d / "killed"),
+           "--inference_config", str(conf)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = d / "killed/text.meaning"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if out.is_file() and len(out.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.05)
+    if proc.poll() is not None:
+        pytest.fail("the decode finished before it could be killed; give it more utterances")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (d / "killed/.done").exists()
+    n_before = len(out.read_text().splitlines())
+    assert 3 <= n_before < 30
+    res = cli(d, "killed", "--inference_config", str(conf))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "already decoded" in res.stderr
+    full = cli(d, "full", "--inference_config", str(conf))
+    assert full.returncode == 0, full.stderr[-2000:]
+    for o in ("surface", "meaning"):
+        got = sorted((d / f"killed/text.{o}").read_text().splitlines())
+        assert got == sorted((d / f"full/text.{o}").read_text().splitlines())
+        assert len(got) == 30
+
+
+def test_stage8_uses_the_decode_config_path_as_given(tmp_path):
+    """--inference_config with a / is that file (not conf/<its basename>); a bare name is looked up in conf/."""
+    from mini_l2_run import recipe_copy
+
+    rdir = recipe_copy(tmp_path / "asr1")
+    mine = tmp_path / "elsewhere" / "decode.yaml"
+    mine.parent.mkdir()
+    mine.write_text("beam_size: 2\n")
+
+    def stage8(conf):
+        res = subprocess.run(["./run.sh", "--langs", "en", "--models", "so_surface", "--stage", "8", "--stop_stage", "8",
+                              "--inference_config", conf], cwd=rdir, capture_output=True, text=True,
+                             env={**os.environ, "cmd_backend": "local"})
+        return res.returncode, res.stdout + res.stderr
+
+    rc, out = stage8(str(mine))  # goes on to decode (and stops there: this recipe copy has no data)
+    assert f"decode config: {mine}\n" in out
+    rc, out = stage8("decode.yaml")
+    assert f"decode config: {REPO}/conf/decode.yaml\n" in out
+    rc, out = stage8(str(tmp_path / "missing" / "decode.yaml"))
+    assert rc != 0 and f"--inference_config {tmp_path}/missing/decode.yaml: no such file" in out
+    rc, out = stage8("nothere.yaml")
+    assert rc != 0 and "no config nothere.yaml in conf/" in out

@@ -79,6 +79,7 @@ def test_results_json_has_every_model_output_and_language(mini_l2_tiny):
 def test_rerun_is_a_noop(mini_l2_tiny):
     res = run(mini_l2_tiny, "--stop_stage", "9")
     assert "already done" in res.stderr and "already trained" in res.stderr and "already decoded" in res.stderr
+    assert "greedy decoding of test_en already done" in res.stderr
     assert "training exp/" not in res.stderr
 
 

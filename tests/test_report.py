@@ -223,3 +223,30 @@ def test_korean_single_seed(tmp_path):
     assert sum("(a single run of each model, one seed)" in line for line in sentences) == 2
     assert not any(w in readme for w in ("DO raises", "DO lowers", "DO leaves"))
     assert "one seed: each DO − SO is the difference of two single runs" in (exp / "report" / "tables.md").read_text(encoding="utf-8")
+
+
+def test_branch_table_and_reference_sentences():
+    from dualasr.report.report import sentences_cka, sentences_cross
+    from dualasr.report.tables import branch_table
+
+    rows = [dict(lang="en", model="do", output="surface", metric="cer", seed=None, decode=d, errors=e, ref_len=100)
+            for d, e in (("joint", 10), ("ctc_greedy", 20), ("att_greedy", 40))]
+    t = branch_table(rows)
+    assert t == [{"lang": "en", "model": "do", "output": "surface", "metric": "cer", "joint": "10.00",
+                  "CTC greedy": "20.00", "attention greedy": "40.00"}]
+    diag = [dict(lang="ko", model_a=a, model_b=b, layer=layer, cka=c)
+            for a, b, layer, c in (("so_surface", "reference", "in", "0.5"), ("so_surface", "reference", "2", "0.80"),
+                                   ("so_surface", "so_meaning", "2", "0.60"), ("do", "so_surface", "2", "0.90"))]
+    ref = [dict(lang="ko", dir_a="exp/so_surface_ko", seed_a="1", dir_b="exp/so_surface_ko_refseed2", seed_b="2")]
+    (s,) = sentences_cka(diag, ref)
+    assert s == ("In ko, the reference for the same task, two so_surface models, seed 1 (`so_surface_ko`) and seed 2 "
+                 "(`so_surface_ko_refseed2`), has last-layer linear CKA 0.80; against it: so_surface–so_meaning 0.60 "
+                 "(below it by 0.20), do–so_surface 0.90 (above it by 0.10).")
+    assert "no same-task reference" in sentences_cka([r for r in diag if r["model_b"] != "reference"])[0]
+    tf = [dict(lang="ko", output="surface", encoder=e, decoder=d, acc=a, ce=c)
+          for e, d, a, c in (("so_surface", "so_surface", "90", "0.3"), ("do", "so_surface", "60", "1.5"),
+                             ("do", "do", "88", "0.4"), ("so_surface", "do", "50", "2"))]
+    (s,) = sentences_cross([], [], tf)
+    assert ("teacher-forced, the so_surface decoder reads the do encoder with token accuracy 60.0 % (cross-entropy "
+            "1.50) against 90.0 % (0.30) on its own") in s
+    assert "the DO surface decoder reads the so_surface encoder with token accuracy 50.0 %" in s

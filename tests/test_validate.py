@@ -1,5 +1,6 @@
 """The data-dir validator: one broken dir per check, each message naming file, line and utterance."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,52 +42,73 @@ def test_missing_file(good):
     assert only_error(good) == f"{good / 'text.meaning'}:0: -: missing file"
 
 
-def test_unsorted(good):
-    lines = (good / "text.surface").read_text().splitlines()
-    (good / "text.surface").write_text("\n".join([lines[1], lines[0], lines[2]]) + "\n")
-    msg = only_error(good)
-    assert msg.startswith(f"{good / 'text.surface'}:2: spkA-000: not sorted")
+def _rewrite(path, fn):
+    path.write_bytes(fn(path.read_bytes()))
 
 
-def test_duplicate_id(good):
-    lines = (good / "utt2spk").read_text().splitlines()
-    (good / "utt2spk").write_text("\n".join([lines[0], lines[0], lines[1], lines[2]]) + "\n")
-    assert only_error(good) == f"{good / 'utt2spk'}:2: spkA-000: duplicate id"
+def _lines(path, order):
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[i] for i in order))
 
 
-def test_ids_differ_between_files(good):
-    lines = (good / "text.meaning").read_text().splitlines()
-    (good / "text.meaning").write_text("\n".join(lines[:2]) + "\n")
-    assert only_error(good) == f"{good / 'text.meaning'}:0: spkB-002: id of wav.scp missing here"
+def _truncate(wav):
+    wav.write_bytes(wav.read_bytes()[:60])  # the header promises 6400 data bytes; 16 are there
 
 
-def test_not_utf8(good):
-    data = (good / "text.surface").read_bytes().replace(b"surface 1", b"surface \xff")
-    (good / "text.surface").write_bytes(data)
-    msg = only_error(good)
-    assert msg.startswith(f"{good / 'text.surface'}:2: spkA-001: not UTF-8")
+# The 12 bad inputs of issue 12: (name, break the dir (data dir, wav dir), the exact first message
+# with {d} for the data dir and {w} for the wav dir; a message ending in "..." is a prefix).
+CASES = [
+    ("unsorted", lambda d, w: _lines(d / "text.surface", [1, 0, 2]),
+     "{d}/text.surface:2: spkA-000: not sorted (comes after spkA-001; sort with LC_ALL=C)"),
+    ("duplicate_id", lambda d, w: _lines(d / "utt2spk", [0, 0, 1, 2]),
+     "{d}/utt2spk:2: spkA-000: duplicate id"),
+    ("missing_id", lambda d, w: _lines(d / "text.meaning", [0, 1]),
+     "{d}/text.meaning:0: spkB-002: id of wav.scp missing here"),
+    ("empty_transcript", lambda d, w: _rewrite(d / "text.meaning", lambda b: b.replace(b"meaning 1", b"")),
+     "{d}/text.meaning:2: spkA-001: empty text"),
+    ("not_utf8", lambda d, w: _rewrite(d / "text.surface", lambda b: b.replace(b"surface 1", b"surface \xff")),
+     "{d}/text.surface:2: spkA-001: not UTF-8 (invalid start byte at byte 17)"),
+    ("missing_wav", lambda d, w: (w / "w1.wav").unlink(),
+     "{d}/wav.scp:2: spkA-001: unreadable audio '{w}/w1.wav' (Error opening '{w}/w1.wav': System error.)"),
+    ("8khz", lambda d, w: soundfile.write(w / "w2.wav", np.zeros(800, dtype=np.int16), 8000),
+     "{d}/wav.scp:3: spkB-002: sample rate 8000, expected 16000"),
+    ("empty_wav", lambda d, w: soundfile.write(w / "w0.wav", np.zeros(0, dtype=np.int16), 16000),
+     "{d}/wav.scp:1: spkA-000: empty audio"),
+    ("spk2utt_mismatch", lambda d, w: (d / "spk2utt").write_text("spkA spkA-000\nspkB spkA-001 spkB-002\n"),
+     "{d}/spk2utt:1: spkA: does not match utt2spk (e.g. spkA-001)"),
+    ("truncated_wav", lambda d, w: _truncate(w / "w1.wav"),
+     "{d}/wav.scp:2: spkA-001: truncated audio '{w}/w1.wav' (the header promises 6400 data bytes, the file holds 16)"),
+    ("crlf", lambda d, w: _rewrite(d / "text.surface", lambda b: b.replace(b"\n", b"\r\n")),
+     "{d}/text.surface:1: spkA-000: carriage return (\\r) in the line, 3 in the file "
+     "(CRLF line endings? convert with dos2unix)"),
+]
 
 
-def test_empty_text(good):
-    (good / "text.meaning").write_text("spkA-000 meaning 0\nspkA-001 \nspkB-002 meaning 2\n")
-    assert only_error(good) == f"{good / 'text.meaning'}:2: spkA-001: empty text"
+@pytest.mark.parametrize("name,breaker,expected", CASES, ids=[c[0] for c in CASES])
+def test_bad_input(good, tmp_path, name, breaker, expected):
+    breaker(good, tmp_path)
+    rep = validate_data_dir(good, sample_rate=16000)
+    assert rep.errors, f"{name}: passed as OK"
+    assert rep.errors[0] == expected.format(d=good, w=tmp_path)
 
 
-def test_spk2utt_mismatch(good):
-    (good / "spk2utt").write_text("spkA spkA-000\nspkB spkA-001 spkB-002\n")
-    msg = only_error(good)
-    assert msg.startswith(f"{good / 'spk2utt'}:1: spkA: does not match utt2spk")
+def test_stereo_is_a_warning(good, tmp_path):
+    soundfile.write(tmp_path / "w1.wav", np.zeros((3200, 2), dtype=np.int16), 16000)
+    soundfile.write(tmp_path / "w2.wav", np.zeros((4800, 2), dtype=np.int16), 16000)
+    rep = validate_data_dir(good, sample_rate=16000)
+    assert rep.ok, rep.errors
+    assert rep.warnings == [f"{good}/wav.scp: 2 of 3 utterances have more than one channel (e.g. spkA-001: "
+                            "2 channels); the features downmix them to mono (channel mean)"]
+    cli = subprocess.run([sys.executable, "-m", "dualasr.bin.validate_data_dir", str(good)], capture_output=True, text=True)
+    assert cli.returncode == 0 and cli.stderr.splitlines() == [f"WARNING: {rep.warnings[0]}"]
 
 
-def test_unreadable_audio(good, tmp_path):
-    (tmp_path / "w1.wav").write_bytes(b"not a wav")
-    msg = only_error(good)
-    assert msg.startswith(f"{good / 'wav.scp'}:2: spkA-001: unreadable audio")
-
-
-def test_wrong_sample_rate(good, tmp_path):
-    soundfile.write(tmp_path / "w2.wav", np.zeros(800, dtype=np.int16), 8000)
-    assert only_error(good, sample_rate=16000) == f"{good / 'wav.scp'}:3: spkB-002: sample rate 8000, expected 16000"
+def test_truncated_wav_fails_the_cli(good, tmp_path):
+    _truncate(tmp_path / "w2.wav")
+    cli = subprocess.run([sys.executable, "-m", "dualasr.bin.validate_data_dir", str(good)], capture_output=True, text=True)
+    assert cli.returncode == 1
+    assert cli.stderr.splitlines() == [f"{good}/wav.scp:3: spkB-002: truncated audio '{tmp_path}/w2.wav' "
+                                       "(the header promises 9600 data bytes, the file holds 16)"]
 
 
 def test_cli_exit_codes(good):
@@ -95,3 +117,43 @@ def test_cli_exit_codes(good):
     (good / "spk2utt").unlink()
     bad = subprocess.run([sys.executable, "-m", "dualasr.bin.validate_data_dir", str(good)], capture_output=True, text=True)
     assert bad.returncode == 1 and "spk2utt:0: -: missing file" in bad.stderr
+
+
+def _sparse_wav(path, data_bytes):
+    """A 16 kHz mono wav whose header and (sparse) size say ``data_bytes`` of samples, none written."""
+    soundfile.write(path, np.zeros(16, dtype=np.int16), 16000)
+    head = bytearray(path.read_bytes())
+    at = head.index(b"data")
+    head[at + 4:at + 8] = data_bytes.to_bytes(4, "little")
+    head[4:8] = (at + 8 + data_bytes - 8).to_bytes(4, "little")
+    with open(path, "wb") as f:
+        f.write(head[:at + 8])
+        f.truncate(at + 8 + data_bytes)
+
+
+def test_feature_stage_checks_free_space(good, tmp_path):
+    """Stage 3 refuses to start when the features cannot fit, with both numbers; the free space is the
+    real reading of the filesystem (1000 utterances of 37 h each need terabytes)."""
+    from dualasr.bin.make_fbank import check_space, estimate_feature_bytes, free_bytes
+
+    need, n, hours = estimate_feature_bytes([good])
+    assert n == 3 and need == int(((11 + 21 + 31) * 320 + 3 * 64) * 1.05) + 64 * 2**20
+    check_space([good], tmp_path / "dump")  # room for 0.6 s of audio: passes
+
+    big = tmp_path / "big"
+    wav = tmp_path / "long.wav"
+    _sparse_wav(wav, 2**32 - 64)
+    assert soundfile.info(wav).frames == (2**32 - 64) // 2
+    write_data_dir(big, [Utterance(f"u{i:04d}", str(wav), "s", "a", "a") for i in range(1000)])
+    out = tmp_path / "dump"
+    with pytest.raises(SystemExit) as e:
+        check_space([big], out)
+    msg = str(e.value)
+    m = re.fullmatch(rf"{out}: (\d+) bytes \(\d+\.\d\d GiB\) free, but the features of 1000 utterances "
+                     r"\(37282\.70 h\) need about (\d+) bytes \(\d+\.\d\d GiB: 100 frames/s x 80 x 4 bytes, "
+                     r"\+ 5% \+ 64 MiB\); free space or point --dumpdir elsewhere", msg)
+    assert m, msg
+    assert int(m.group(1)) < int(m.group(2)) and abs(int(m.group(1)) - free_bytes(out)) < 2**30
+    cli = subprocess.run([sys.executable, "-m", "dualasr.bin.make_fbank", "--check_space", str(big), "--out", str(out)],
+                         capture_output=True, text=True)
+    assert cli.returncode == 1 and cli.stderr.strip().startswith(f"{out}: ") and "need about" in cli.stderr

@@ -7,10 +7,16 @@ block's output, and each block's cross-attention weights (``src_attn.attn``, kep
 ``pooled_l = mean_heads(attn_l) @ encoder_out``. So every token position has, per block, a decoder
 state and an attention-pooled encoder state; CKA compares them across rows of paired positions.
 
+Teacher-forced scores (:func:`teacher_forced`): a decoder on an encoder's output, fed the reference
+(``<sos>`` + tokens), predicts tokens + ``<eos>``; token accuracy (argmax = reference) and
+cross-entropy (nats per token, no label smoothing) need no decoding, so they measure how well a
+decoder reads an encoder, its own or a foreign one.
+
 Decoder swap: the ``decoders[o]`` and ``ctcs[o]`` weights of a donor model are loaded into a target
 model (in place, so a :class:`~dualasr.bin.dual_asr_inference.DualSpeech2Text` built on the target
-decodes with them). It needs equal encoder output sizes, equal token lists and identically shaped
-decoder/CTC parameters; :func:`swap_problem` says why a swap is not possible.
+decodes with them): the whole output head (decoder and CTC) is the donor's, only the encoder is the
+target's. It needs equal encoder output sizes, equal token lists and identically shaped decoder/CTC
+parameters; :func:`swap_problem` says why a swap is not possible.
 """
 
 from __future__ import annotations
@@ -25,9 +31,57 @@ from tqdm import tqdm
 from dualasr.analysis.encoder import frame_choice
 
 
-def text_to_ids(text: str, tokenizer, converter) -> List[int]:
-    """Token ids of ``text`` with a model's tokenizer and token-id converter."""
-    return converter.tokens2ids(tokenizer.text2tokens(text))
+def reference_ids(args, output: str, refs: Mapping[str, str]) -> Dict[str, List[int]]:
+    """Token ids of the reference texts of ``output``, through the training preprocessor of a model
+    (its train args ``args``), so tokenization (bpe, jamo decomposition) is exactly training's."""
+    from dualasr.tasks.dual_asr import DualASRTask
+
+    pre = DualASRTask.build_preprocess_fn(args, train=False)
+    name = f"text_{output}"
+    return {u: [int(i) for i in pre(u, {name: t})[name]] for u, t in refs.items()}
+
+
+def encoder_output(model, speech: torch.Tensor, output: str):
+    """``(enc [1, T, D], enc_lens)`` of one utterance ``speech`` [frames, dim] for ``output``: the
+    branch of that output if the model has it, else its only output's (an SO model of the other output)."""
+    x = torch.as_tensor(speech).unsqueeze(0)
+    encoded = model.encode(x, torch.tensor([x.shape[1]]))
+    return encoded[output] if output in encoded else encoded[model.outputs[0]]
+
+
+def decoder_problem(enc_model, dec_model, output: str) -> Optional[str]:
+    """Why the ``output`` decoder of ``dec_model`` cannot read ``enc_model``'s encoder (None: it can)."""
+    if output not in dec_model.outputs:
+        return f"the decoder model has no {output} output (outputs {dec_model.outputs})"
+    ea, da = enc_model.encoder.output_size(), dec_model.encoder.output_size()
+    if ea != da:
+        return f"encoder output sizes differ: {ea} (encoder model) vs {da} (decoder model)"
+    return None
+
+
+@torch.no_grad()
+def teacher_forced(decoder, encoded: Mapping[str, tuple], token_ids: Mapping[str, List[int]],
+                   sos_eos: int) -> Dict[str, float]:
+    """Token accuracy and cross-entropy of ``decoder`` teacher-forced on precomputed encoder outputs.
+
+    ``encoded[uttid] = (enc [1, T, D], enc_lens)``; ``token_ids[uttid]`` the reference ids. Every
+    utterance predicts its tokens and ``<eos>`` from ``<sos>`` + tokens. Returns ``{"n": tokens,
+    "correct": ..., "nll": summed nats, "acc": %, "ce": nats per token}``.
+    """
+    n = correct = 0
+    nll = 0.0
+    for uttid, (enc, enc_lens) in encoded.items():
+        ids = list(token_ids[uttid])
+        ys_in = torch.tensor([[sos_eos] + ids], dtype=torch.long)
+        target = torch.tensor([ids + [sos_eos]], dtype=torch.long)
+        logits, _ = decoder(enc, enc_lens, ys_in, torch.tensor([ys_in.shape[1]]))
+        logp = torch.log_softmax(logits.float(), dim=-1)[0]
+        nll -= float(logp.gather(1, target[0].unsqueeze(1)).sum())
+        correct += int((logp.argmax(-1) == target[0]).sum())
+        n += target.shape[1]
+    if not n:
+        raise ValueError("teacher_forced: no utterances given")
+    return {"n": n, "correct": correct, "nll": nll, "acc": 100.0 * correct / n, "ce": nll / n}
 
 
 @torch.no_grad()

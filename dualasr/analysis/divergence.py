@@ -27,7 +27,6 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
-from scipy.stats import spearmanr
 
 from dualasr.data.datadir import read_kaldi_map
 from dualasr.analysis.stats import bootstrap_deltas, error_rate
@@ -189,6 +188,8 @@ def bin_results(
 
 def spearman(rows: Sequence[UttScore], lang: str, output: str) -> Correlation:
     """Spearman correlation of d with the per-utterance (DO rate - SO rate), with its p-value."""
+    from scipy.stats import spearmanr  # here: importing this module (every analysis CLI) stays light
+
     d, so_e, so_n, do_e, do_n = _columns(rows)
     keep = (so_n > 0) & (do_n > 0)
     if keep.sum() < 3:

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from dualasr.analysis.divergence import read_utt_scores
+from dualasr.data.datadir import read_kaldi_map
 
 SO_MODELS = {"surface": "so_surface", "meaning": "so_meaning"}
 
@@ -41,6 +42,31 @@ def first_model_dir(expdir: Path | str, model: str, lang: str) -> Path:
     if not dirs:
         raise FileNotFoundError(f"{expdir}: no trained model {model}_{lang} (or {model}_{lang}_seed<k>)")
     return dirs[0][1]
+
+
+REFERENCE_MODEL = "so_surface"  # the CKA reference: two independently initialised models of this kind
+
+
+def reference_dirs(expdir: Path | str, lang: str) -> Optional[Tuple[Path, Path]]:
+    """Two ``so_surface`` models of ``lang`` trained with different seeds (so, by default, from
+    different initial weights), for the CKA reference: the two lowest ``--seeds``, else the first
+    model and ``so_surface_<lang>_refseed<k>`` (``--reference_seed k``). None when there are not two."""
+    expdir = Path(expdir)
+    dirs = [d for _, d in model_dirs(expdir, REFERENCE_MODEL, lang)]
+    dirs += sorted(d for d in expdir.glob(f"{REFERENCE_MODEL}_{lang}_refseed*")
+                   if re.fullmatch(rf"{REFERENCE_MODEL}_{re.escape(lang)}_refseed[0-9]+", d.name) and d.is_dir())
+    return (dirs[0], dirs[1]) if len(dirs) >= 2 else None
+
+
+def train_config(model_dir: Path | str) -> dict:
+    """The training config.yaml of a model dir (``seed``, ``init_seed``, ...)."""
+    import yaml
+
+    path = Path(model_dir) / "config.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; train the model (stage 7) first")
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f) or {}
 
 
 def pooled_utt_errors(
@@ -81,16 +107,45 @@ def load_model(model_dir: Path | str, model_file: str = "valid.acc.ave.pth"):
     return model.eval(), args
 
 
-def load_subset(feats_scp: Path | str, max_utts: int) -> Dict[str, np.ndarray]:
-    """The first ``max_utts`` utterances (by id) of a feats.scp: uttid -> features [frames, dim]."""
+def balanced_ids(utt2spk: Dict[str, str], max_utts: int, seed: int = 0) -> List[str]:
+    """At most ``max_utts`` utterance ids drawn round-robin over speakers: each speaker's ids in a
+    seeded random order, speakers in a seeded random order, one id per speaker per round. The same
+    ``utt2spk``, size and seed give the same ids (sorted), whatever model reads them."""
+    import random
+
+    by_spk: Dict[str, List[str]] = {}
+    for u in sorted(utt2spk, key=lambda k: k.encode("utf-8")):
+        by_spk.setdefault(utt2spk[u], []).append(u)
+    rng = random.Random(seed)
+    speakers = sorted(by_spk, key=lambda k: k.encode("utf-8"))
+    rng.shuffle(speakers)
+    for spk in speakers:
+        rng.shuffle(by_spk[spk])
+    picked: List[str] = []
+    for rnd in range(max((len(v) for v in by_spk.values()), default=0)):
+        for spk in speakers:
+            if len(picked) < max_utts and rnd < len(by_spk[spk]):
+                picked.append(by_spk[spk][rnd])
+    return sorted(picked, key=lambda k: k.encode("utf-8"))
+
+
+def load_subset(feats_scp: Path | str, max_utts: int, seed: int = 0) -> Dict[str, np.ndarray]:
+    """A speaker-balanced subset (:func:`balanced_ids` over the ``utt2spk`` beside ``feats_scp``) of
+    at most ``max_utts`` utterances of a feats.scp: uttid -> features [frames, dim], by id."""
     import kaldiio
 
     feats_scp = Path(feats_scp)
-    if not feats_scp.is_file():
-        raise FileNotFoundError(f"{feats_scp}: missing; run the feature stages (3-4) first")
+    utt2spk = feats_scp.parent / "utt2spk"
+    for f in (feats_scp, utt2spk):
+        if not f.is_file():
+            raise FileNotFoundError(f"{f}: missing; run the feature stages (3-4) first")
     reader = kaldiio.load_scp(str(feats_scp))
-    keys = sorted(reader.keys(), key=lambda k: k.encode("utf-8"))[:max_utts]
-    return {k: np.asarray(reader[k], dtype=np.float32) for k in keys}
+    spk = read_kaldi_map(utt2spk)
+    missing = [k for k in reader.keys() if k not in spk]
+    if missing:
+        raise ValueError(f"{utt2spk}: no speaker for utterance {missing[0]} of {feats_scp}")
+    keys = balanced_ids({k: spk[k] for k in reader.keys()}, max_utts, seed)
+    return {k: np.array(reader[k], dtype=np.float32) for k in keys}  # a copy: writable, as torch wants
 
 
 def layer_names(n: int) -> List[str]:

@@ -1,6 +1,7 @@
 """Side-by-side speed ratios of SO and DO, measured in one run on the same data.
 
-    cd egs/mini_l2/asr1 && python -m dualasr.bin.bench --recipe_dir . --lang en [--steps 20] [--decode_utts 40]
+    cd egs/mini_l2/asr1 && python -m dualasr.bin.bench --recipe_dir . --lang en [--steps 20] [--decode_utts 40] \\
+        [--decode_modes beam_search ctc_rescore] [--no_train]
 
 Needs a recipe run through the train stage (so_surface, so_meaning and do of ``--lang``); run it from
 the recipe dir, since the models' configs name their CMVN stats relative to it. Prints:
@@ -8,11 +9,16 @@ the recipe dir, since the models' configs name their CMVN stats relative to it. 
 (a) DO training time for N steps / (SO-surface + SO-meaning) for the same N steps  (goal <= 0.6)
 (b) SO training throughput / ESPnet's own ASRTask model with the identical encoder and decoder (goal >= 0.97),
     and each one's training throughput in audio-seconds per wall-second
-(c) DO joint decoding wall time / decoding the same utterances with both SO models  (goal <= 0.6)
+(c) DO joint decoding wall time / decoding the same utterances with both SO models  (goal <= 0.55),
+    per decode mode (``--decode_modes``; the same mode, beam and batch on both sides), with the
+    real-time factor of the DO joint decode (goal <= 0.03) and the CER of each output of every model
+    (ctc_rescore's within 0.2 points of beam_search's), side by side
 
 Training steps are forward + backward + optimizer step on the same fixed batches for every model,
 built with each model's own training config; decoding uses the trained models and the recipe's
-decode config. Timings use ``time.perf_counter`` and the median of ``--repeats`` runs.
+decode config (its decode_mode replaced by each of ``--decode_modes``). The RTF is decoding seconds
+per second of audio (100 feature frames a second). Timings use ``time.perf_counter`` and the median
+of ``--repeats`` runs.
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ import dualasr.lazy_deps  # noqa: F401,I001  (first: keeps ESPnet's start-up fas
 from espnet2.tasks.asr import ASRTask
 from espnet2.train.collate_fn import CommonCollateFn
 
-from dualasr.bin.dual_asr_inference import DualSpeech2Text
+from dualasr.bin.dual_asr_inference import DECODE_MODES, DualSpeech2Text, load_decode_config
 from dualasr.data.datadir import read_kaldi_map
+from dualasr.scoring import error_rate, score_set
 from dualasr.tasks.dual_asr import DualASRTask
 
 
@@ -98,7 +105,11 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--batch_size", type=int, default=8)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--decode_utts", type=int, default=40)
+    p.add_argument("--decode_utts", type=int, default=0, help="test utterances to decode (default 0: all)")
+    p.add_argument("--decode_modes", nargs="+", default=list(DECODE_MODES), choices=DECODE_MODES)
+    p.add_argument("--inference_config", type=Path, default=None,
+                   help="default: the recipe's conf/decode.yaml, else the shared one")
+    p.add_argument("--no_train", action="store_true", help="skip (a) and (b)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: as set by OMP_NUM_THREADS)")
     a = p.parse_args(argv)
     if a.threads:
@@ -110,65 +121,113 @@ def main(argv=None) -> int:
             raise SystemExit(f"{d}/config.yaml: missing; train {m} for {a.lang} first (run.sh --stop_stage 7)")
     test = a.test_set or (f"test_{a.lang}" if (dump / f"test_{a.lang}").is_dir() else "test")
 
-    torch.manual_seed(0)
-    models, margs = {}, {}
-    for m, d in dirs.items():
-        models[m], margs[m] = build_dual(d / "config.yaml")
-    preprocess = DualASRTask.build_preprocess_fn(margs["do"], train=True)
-    batches = load_batches(dump / f"train_{a.lang}" if (dump / f"train_{a.lang}").is_dir() else dump / "train",
-                           preprocess, n_batches=4, batch_size=a.batch_size)
-    espnet = build_espnet_twin(margs["so_surface"], "surface")
+    bench_line = (f"bench: lang {a.lang}, {torch.get_num_threads()} threads, median of {a.repeats}")
+    lines = []
+    if not a.no_train:
+        torch.manual_seed(0)
+        models, margs = {}, {}
+        for m, d in dirs.items():
+            models[m], margs[m] = build_dual(d / "config.yaml")
+        preprocess = DualASRTask.build_preprocess_fn(margs["do"], train=True)
+        batches = load_batches(dump / f"train_{a.lang}" if (dump / f"train_{a.lang}").is_dir() else dump / "train",
+                               preprocess, n_batches=4, batch_size=a.batch_size)
+        espnet = build_espnet_twin(margs["so_surface"], "surface")
 
-    keys = {"so_surface": ["speech", "speech_lengths", "text_surface", "text_surface_lengths"],
-            "so_meaning": ["speech", "speech_lengths", "text_meaning", "text_meaning_lengths"],
-            "do": ["speech", "speech_lengths", "text_surface", "text_surface_lengths",
-                   "text_meaning", "text_meaning_lengths"]}
-    espnet_keys = ["speech", "speech_lengths", "text", "text_lengths"]
-    esp_batches = [{"speech": b["speech"], "speech_lengths": b["speech_lengths"], "text": b["text_surface"],
-                    "text_lengths": b["text_surface_lengths"]} for b in batches]
-    times: Dict[str, List[float]] = {k: [] for k in ("so_surface", "so_meaning", "do", "espnet")}
-    for r in range(a.repeats):  # interleaved, so that machine noise hits every model alike
-        for m in ("so_surface", "so_meaning", "do"):
-            times[m].append(time_training(models[m], batches, keys[m], a.steps))
-        times["espnet"].append(time_training(espnet, esp_batches, espnet_keys, a.steps))
-        print(f"repeat {r + 1}/{a.repeats}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()),
-              file=sys.stderr)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    # audio in the timed steps: fbank frames (10 ms hop, dualasr.bin.make_fbank) of the batches stepped through
-    audio_s = sum(int(batches[i % len(batches)]["speech_lengths"].sum()) for i in range(a.steps)) * 0.010
-    ratio_a = med["do"] / (med["so_surface"] + med["so_meaning"])
-    ratio_b = med["espnet"] / med["so_surface"]  # throughput ratio = inverse time ratio
+        keys = {"so_surface": ["speech", "speech_lengths", "text_surface", "text_surface_lengths"],
+                "so_meaning": ["speech", "speech_lengths", "text_meaning", "text_meaning_lengths"],
+                "do": ["speech", "speech_lengths", "text_surface", "text_surface_lengths",
+                       "text_meaning", "text_meaning_lengths"]}
+        espnet_keys = ["speech", "speech_lengths", "text", "text_lengths"]
+        esp_batches = [{"speech": b["speech"], "speech_lengths": b["speech_lengths"], "text": b["text_surface"],
+                        "text_lengths": b["text_surface_lengths"]} for b in batches]
+        times: Dict[str, List[float]] = {k: [] for k in ("so_surface", "so_meaning", "do", "espnet")}
+        for r in range(a.repeats):  # interleaved, so that machine noise hits every model alike
+            for m in ("so_surface", "so_meaning", "do"):
+                times[m].append(time_training(models[m], batches, keys[m], a.steps))
+            times["espnet"].append(time_training(espnet, esp_batches, espnet_keys, a.steps))
+            print(f"repeat {r + 1}/{a.repeats}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()),
+                  file=sys.stderr)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        ratio_a = med["do"] / (med["so_surface"] + med["so_meaning"])
+        ratio_b = med["espnet"] / med["so_surface"]  # throughput ratio = inverse time ratio
+        # audio in the timed steps: fbank frames (10 ms hop, dualasr.bin.make_fbank) of the batches stepped through
+        train_audio_s = sum(int(batches[i % len(batches)]["speech_lengths"].sum()) for i in range(a.steps)) * 0.010
+        bench_line += f", {a.steps} training steps of batch {a.batch_size} from the train set"
+        lines.append(f"(a) DO train time / (SO-surface + SO-meaning): {ratio_a:.3f}   (goal <= 0.6; "
+                     f"DO {med['do']:.2f}s, SO {med['so_surface']:.2f}s + {med['so_meaning']:.2f}s)")
+        lines.append(f"(b) SO throughput / ESPnet ASRTask model:      {ratio_b:.3f}   (goal >= 0.97; "
+                     f"SO {med['so_surface']:.2f}s, ESPnet {med['espnet']:.2f}s)")
+        lines.append(f"    training throughput, audio-s per wall-s:    SO {train_audio_s / med['so_surface']:.1f}, "
+                     f"ESPnet {train_audio_s / med['espnet']:.1f}, DO {train_audio_s / med['do']:.1f}   "
+                     f"({train_audio_s:.1f} s of audio)")
 
     feats = read_kaldi_map(dump / test / "feats.scp")
-    utts = [torch.from_numpy(kaldiio.load_mat(feats[u]).astype(np.float32)) for u in list(feats)[: a.decode_utts]]
-    dconf_path = next((c for c in (a.recipe_dir / "conf/decode.yaml", Path(__file__).parents[2] / "conf/decode.yaml")
-                       if c.is_file()), None)
-    dconf = yaml.safe_load(open(dconf_path, encoding="utf-8")) if dconf_path else {}
-    dec = {m: DualSpeech2Text.from_files(str(d / "config.yaml"), str(d / "valid.acc.ave.pth"), **dconf)
-           for m, d in dirs.items()}
-    dtimes: Dict[str, List[float]] = {"do": [], "so": []}
-    for _ in range(a.repeats):
-        t0 = time.perf_counter()
-        for x in utts:
-            dec["do"](x)
-        dtimes["do"].append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        for x in utts:
-            dec["so_surface"](x)
-            dec["so_meaning"](x)
-        dtimes["so"].append(time.perf_counter() - t0)
-    ratio_c = statistics.median(dtimes["do"]) / statistics.median(dtimes["so"])
+    ids = list(feats)[: a.decode_utts] if a.decode_utts > 0 else list(feats)
+    utts = [torch.from_numpy(kaldiio.load_mat(feats[u]).astype(np.float32)) for u in ids]
+    audio_s = sum(x.shape[0] for x in utts) / 100.0
+    refs = {o: {u: t for u, t in read_kaldi_map(dump / test / f"text.{o}").items() if u in set(ids)}
+            for o in ("surface", "meaning")}
+    dconf_path = a.inference_config or next(
+        (c for c in (a.recipe_dir / "conf/decode.yaml", Path(__file__).parents[2] / "conf/decode.yaml") if c.is_file()),
+        None)
+    dconf = load_decode_config(str(dconf_path) if dconf_path else None)
+    batch_size = int(dconf.get("batch_size", 16))
+    bench_line += f"; {len(utts)} test utterances ({audio_s:.0f} s) decoded, beam {dconf.get('beam_size', 4)}"
+    order = sorted(range(len(utts)), key=lambda i: -utts[i].shape[0])  # batches of similar lengths
 
-    print(f"bench: lang {a.lang}, {a.steps} training steps of batch {a.batch_size} from the train set, "
-          f"{len(utts)} utterances decoded, median of {a.repeats}, {torch.get_num_threads()} threads")
-    print(f"(a) DO train time / (SO-surface + SO-meaning): {ratio_a:.3f}   (goal <= 0.6; "
-          f"DO {med['do']:.2f}s, SO {med['so_surface']:.2f}s + {med['so_meaning']:.2f}s)")
-    print(f"(b) SO throughput / ESPnet ASRTask model:      {ratio_b:.3f}   (goal >= 0.97; "
-          f"SO {med['so_surface']:.2f}s, ESPnet {med['espnet']:.2f}s)")
-    print(f"    training throughput, audio-s per wall-s:    SO {audio_s / med['so_surface']:.1f}, "
-          f"ESPnet {audio_s / med['espnet']:.1f}, DO {audio_s / med['do']:.1f}   ({audio_s:.1f} s of audio)")
-    print(f"(c) DO joint decode / both SO decodes:         {ratio_c:.3f}   (goal <= 0.6; "
-          f"DO {statistics.median(dtimes['do']):.2f}s, SO {statistics.median(dtimes['so']):.2f}s)")
+    def decode(s2t) -> List[Dict[str, str]]:
+        out: List[Dict[str, str]] = [{} for _ in utts]
+        step = batch_size if s2t.decode_mode == "ctc_rescore" else 1
+        for i in range(0, len(order), step):
+            part = order[i : i + step]
+            for j, hyp in zip(part, s2t.decode_batch([utts[j] for j in part])):
+                out[j] = hyp
+        return out
+
+    def cer(hyps: List[Dict[str, str]], o: str) -> float:
+        return error_rate(score_set(refs[o], {u: h[o] for u, h in zip(ids, hyps)}, a.lang, "cer"))
+
+    results = {}
+    for mode in a.decode_modes:
+        conf = {**dconf, "decode_mode": mode}
+        dec = {m: DualSpeech2Text.from_files(str(d / "config.yaml"), str(d / "valid.acc.ave.pth"), **conf)
+               for m, d in dirs.items()}
+        for s2t in dec.values():  # warm-up, not timed (first calls allocate)
+            s2t.decode_batch([utts[j] for j in order[:batch_size]] if mode == "ctc_rescore" else [utts[order[-1]]])
+        dtimes: Dict[str, List[float]] = {"do": [], "so": []}
+        hyps: Dict[str, List[Dict[str, str]]] = {}
+        for _ in range(a.repeats):  # interleaved, so that machine noise hits both alike
+            t0 = time.perf_counter()
+            hyps["do"] = decode(dec["do"])
+            dtimes["do"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            hyps["so_surface"] = decode(dec["so_surface"])
+            hyps["so_meaning"] = decode(dec["so_meaning"])
+            dtimes["so"].append(time.perf_counter() - t0)
+        do_s, so_s = statistics.median(dtimes["do"]), statistics.median(dtimes["so"])
+        results[mode] = {"do_s": do_s, "so_s": so_s, "cer": {
+            "do": (cer(hyps["do"], "surface"), cer(hyps["do"], "meaning")),
+            "so": (cer(hyps["so_surface"], "surface"), cer(hyps["so_meaning"], "meaning"))}}
+
+    print(bench_line)
+    for line in lines:
+        print(line)
+    for mode, r in results.items():
+        print(f"(c) [{mode:11s}] DO joint decode / both SO decodes: {r['do_s'] / r['so_s']:.3f}   (goal <= 0.55; "
+              f"DO {r['do_s']:.2f}s, SO {r['so_s']:.2f}s)   DO RTF {r['do_s'] / audio_s:.4f} (goal <= 0.03), "
+              f"SO RTF {r['so_s'] / audio_s:.4f}")
+    for mode, r in results.items():
+        (ds, dm), (ss, sm) = r["cer"]["do"], r["cer"]["so"]
+        print(f"    [{mode:11s}] CER surface / meaning: DO {ds:.2f} / {dm:.2f}   SO {ss:.2f} / {sm:.2f}")
+    if len(results) > 1 and "beam_search" in results:
+        ref = results["beam_search"]
+        for mode, r in results.items():
+            if mode == "beam_search":
+                continue
+            d = [r["cer"][k][i] - ref["cer"][k][i] for k in ("do", "so") for i in (0, 1)]
+            print(f"    [{mode:11s}] vs beam_search: DO decode time {r['do_s'] / ref['do_s']:.3f}x, "
+                  f"DO {r['do_s'] / ref['so_s']:.3f}x of both SO beam searches; CER change DO {d[0]:+.2f} / "
+                  f"{d[1]:+.2f}, SO {d[2]:+.2f} / {d[3]:+.2f} (goal within 0.2)")
     return 0
 
 

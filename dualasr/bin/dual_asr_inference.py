@@ -1,46 +1,148 @@
-"""Decode with an SO or DO model: joint CTC/attention beam search per output.
+"""Decode with an SO or DO model, each output's hypothesis from its own decoder and CTC head.
 
     python -m dualasr.bin.dual_asr_inference --config exp/do_ko/config.yaml \\
         --model_file exp/do_ko/valid.acc.ave.pth --data dump/fbank/test_ko/feats.scp \\
         --output_dir exp/do_ko/decode_test_ko/logdir/output.1 [--key_file keys.1.scp] \\
-        [--inference_config conf/decode.yaml] [--outputs surface meaning]
+        [--inference_config conf/decode.yaml] [--outputs surface meaning] [--decode_mode ctc_rescore]
 
-A DO model runs its encoder once per utterance and decodes both outputs from that encoding. The
-search is ESPnet's BatchBeamSearch with the output's decoder and a CTC prefix scorer. Hypotheses go
-to ``<output_dir>/text.<output>`` (``uttid text`` lines, written atomically at the end).
+Decode modes (``decode_mode`` in the decode config, or ``--decode_mode``):
+
+- ``beam_search``: ESPnet's ``BatchBeamSearch`` per output and per utterance, joint CTC/attention
+  (the decoder and ESPnet's CTC prefix scorer). The reference for accuracy.
+- ``ctc_rescore``: utterances in batches sorted by length, one encoder pass per batch; a CTC prefix
+  beam search of every utterance and every output in lockstep (one set of tensor operations per
+  frame), then the n-best of each output rescored by its attention decoder in one batched pass
+  (``(1 - ctc_weight) * attention + ctc_weight * CTC``, WeNet's ``attention_rescoring``). With
+  ``rescore_margin`` set, only the prefixes whose CTC log-probability is within that margin of the
+  best one are rescored (fewer decoder positions; an utterance with one such prefix needs none).
+
+A DO model runs its encoder once and decodes both outputs from that encoding. Hypotheses are
+appended to ``<output_dir>/text.<output>`` (``uttid text`` lines) and flushed as they are produced;
+a re-run with the same ``--output_dir`` skips the utterances already written, so a killed job
+resumes. ``<output_dir>/.done`` marks a finished job. An utterance too short for the encoder gets an
+empty hypothesis and a warning naming it.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import sys
 import time
 import unicodedata
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
 import yaml
 import dualasr.lazy_deps  # noqa: F401,I001  (first: keeps ESPnet's start-up fast and quiet)
 from espnet.nets.batch_beam_search import BatchBeamSearch
+from espnet.nets.pytorch_backend.nets_utils import pad_list
+from espnet.nets.pytorch_backend.transformer.subsampling import TooShortUttError, check_short_utt
 from espnet.nets.scorers.ctc import CTCPrefixScorer
 from espnet2.text.build_tokenizer import build_tokenizer
 from espnet2.text.token_id_converter import TokenIDConverter
 from tqdm import tqdm
 
-from dualasr.data.datadir import write_kaldi_map
+from dualasr.data.datadir import read_kaldi_map
+from dualasr.files import write_atomic
 from dualasr.tasks.dual_asr import DualASRTask
+
+DECODE_MODES = ("beam_search", "ctc_rescore")
+NEG_INF = float("-inf")
+log = logging.getLogger("dualasr.inference")
+
+
+def ctc_prefix_beam_search(logp: torch.Tensor, lengths: torch.Tensor, beam: int, blank: int = 0
+                           ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """CTC prefix beam search of many streams at once (a stream: one utterance's CTC of one output).
+
+    ``logp``: ``[streams, frames, vocab]`` CTC log-probabilities (a token a stream must not emit at
+    -inf), ``lengths``: ``[streams]`` frames. Returns the ``beam`` best prefixes of each stream:
+    tokens ``[streams, beam, frames]`` (valid up to their length), lengths ``[streams, beam]`` and
+    CTC log-probabilities ``[streams, beam]`` (-inf for an empty slot).
+
+    Written here because no library runs it batched over streams: WeNet's and ESPnet's are Python
+    loops per utterance, and ``CTCPrefixScoreTH`` scores label-synchronous extensions (T frames per
+    token). This one walks the frames once, each frame a handful of tensor operations over every
+    stream, beam slot and candidate token. Per frame, each prefix either stays (a blank, or a
+    repeat of its last token) or grows by one of the ``beam`` most probable non-blank tokens; a grown
+    prefix equal to one already in the beam is merged into it (their probabilities add).
+    """
+    n, t_max, v = logp.shape
+    dev = logp.device
+    k = min(beam, v - 1)
+    pref = torch.zeros(n, beam, max(t_max, 1), dtype=torch.long, device=dev)
+    plen = torch.zeros(n, beam, dtype=torch.long, device=dev)
+    last = torch.full((n, beam), -1, dtype=torch.long, device=dev)
+    pb = torch.full((n, beam), NEG_INF, device=dev, dtype=logp.dtype)
+    pb[:, 0] = 0.0
+    pnb = torch.full_like(pb, NEG_INF)
+    valid = torch.zeros(n, beam, dtype=torch.bool, device=dev)
+    valid[:, 0] = True
+    pos = torch.arange(pref.shape[2], device=dev)
+    for t in range(t_max):
+        lp = logp[:, t]
+        nonblank = lp.clone()
+        nonblank[:, blank] = NEG_INF
+        top_lp, top_id = nonblank.topk(k, dim=-1)  # [n, k]
+        tot = torch.logaddexp(pb, pnb)
+        lp_last = torch.where(last >= 0, lp.gather(1, last.clamp(min=0)), torch.full_like(pb, NEG_INF))
+        stay_pb = tot + lp[:, blank : blank + 1]
+        stay_pnb = pnb + lp_last
+        # parent[s, i, j]: prefix j is prefix i grown by one token (j's last one)
+        within_i = pos[None, :, None] < plen[:, None, :]  # [n, L, i]
+        same_prefix = ((pref[:, :, None, :] == pref[:, None, :, :]) | ~within_i.transpose(1, 2)[:, :, None, :]).all(-1)
+        parent = same_prefix & (plen[:, None, :] == plen[:, :, None] + 1) & valid[:, :, None] & valid[:, None, :]
+        repeat = last[:, None, :] == last[:, :, None]  # j's last token is also i's last: needs a blank between
+        grow_into = torch.where(repeat, pb[:, :, None], tot[:, :, None]) + lp_last[:, None, :]
+        grow_into = torch.where(parent, grow_into, torch.full_like(grow_into, NEG_INF))
+        stay_pnb = torch.logaddexp(stay_pnb, torch.logsumexp(grow_into, dim=1))
+        stay = torch.where(valid, torch.logaddexp(stay_pb, stay_pnb), torch.full_like(pb, NEG_INF))
+        # grown prefixes [n, i, k]; one already in the beam (merged above) is dropped
+        grow = torch.where(top_id[:, None, :] == last[:, :, None], pb[:, :, None], tot[:, :, None]) + top_lp[:, None, :]
+        dup = (parent[:, :, :, None] & (last[:, None, :, None] == top_id[:, None, None, :])).any(2)
+        grow = torch.where(dup | ~valid[:, :, None], torch.full_like(grow, NEG_INF), grow)
+        best, idx = torch.cat([stay, grow.reshape(n, beam * k)], dim=1).topk(beam, dim=1)
+        grown = idx >= beam
+        src = torch.where(grown, (idx - beam).clamp(min=0) // k, idx)
+        tok = torch.where(grown, top_id.gather(1, (idx - beam).clamp(min=0) % k), torch.full_like(idx, -1))
+        new_pref = pref.gather(1, src[:, :, None].expand(-1, -1, pref.shape[2])).clone()
+        new_plen = plen.gather(1, src)
+        at = new_plen.clamp(max=pref.shape[2] - 1)[:, :, None]
+        new_pref.scatter_(2, at, torch.where(grown[:, :, None], tok[:, :, None], new_pref.gather(2, at)))
+        new_state = (
+            new_pref,
+            new_plen + grown.long(),
+            torch.where(grown, tok, last.gather(1, src)),
+            torch.where(grown, torch.full_like(best, NEG_INF), stay_pb.gather(1, src)),
+            torch.where(grown, best, stay_pnb.gather(1, src)),
+            torch.isfinite(best),
+        )
+        active = t < lengths  # [n]: streams whose utterance still has this frame
+        old = (pref, plen, last, pb, pnb, valid)
+        pref, plen, last, pb, pnb, valid = (
+            torch.where(active.view(-1, *([1] * (new.dim() - 1))), new, o) for new, o in zip(new_state, old)
+        )
+    score = torch.where(valid, torch.logaddexp(pb, pnb), torch.full_like(pb, NEG_INF))
+    return pref, plen, score
 
 
 class DualSpeech2Text:
-    """Holds a trained model and one beam search per output."""
+    """Holds a trained model and decodes every output of it (see the module doc for the modes)."""
 
     def __init__(self, model, token_type: str = "char", bpemodels: Optional[Dict[str, str]] = None,
                  device: str = "cpu", beam_size: int = 4, ctc_weight: float = 0.3, maxlenratio: float = 0.0,
-                 minlenratio: float = 0.0, outputs: Optional[Sequence[str]] = None, dtype: str = "float32"):
+                 minlenratio: float = 0.0, outputs: Optional[Sequence[str]] = None, dtype: str = "float32",
+                 decode_mode: str = "beam_search", rescore_margin: Optional[float] = None, batch_size: int = 16):
+        if decode_mode not in DECODE_MODES:
+            raise ValueError(f"decode_mode {decode_mode!r}: not one of {', '.join(DECODE_MODES)}")
         self.model = model.eval().to(device=device, dtype=getattr(torch, dtype))
         self.device = device
+        self.decode_mode = decode_mode
+        self.beam_size, self.ctc_weight, self.rescore_margin = beam_size, ctc_weight, rescore_margin
+        self.batch_size = batch_size  # utterances per decode_batch call in main (ctc_rescore)
         self.outputs = list(outputs or model.outputs)
         for o in self.outputs:
             if o not in model.outputs:
@@ -51,16 +153,32 @@ class DualSpeech2Text:
         for o in self.outputs:
             token_list = model.token_lists[o]
             eos = len(token_list) - 1
-            scorers = {"decoder": model.decoders[o], "ctc": CTCPrefixScorer(ctc=model.ctcs[o], eos=eos)}
-            weights = {"decoder": 1.0 - ctc_weight, "ctc": ctc_weight}
-            search = BatchBeamSearch(
-                scorers=scorers, weights=weights, beam_size=beam_size, vocab_size=len(token_list),
-                sos=eos, eos=eos, token_list=token_list,
-                pre_beam_score_key=None if ctc_weight == 1.0 else "full",
-            )
-            self.searches[o] = search.to(device=device, dtype=getattr(torch, dtype)).eval()
+            if decode_mode == "beam_search":
+                scorers = {"decoder": model.decoders[o], "ctc": CTCPrefixScorer(ctc=model.ctcs[o], eos=eos)}
+                weights = {"decoder": 1.0 - ctc_weight, "ctc": ctc_weight}
+                search = BatchBeamSearch(
+                    scorers=scorers, weights=weights, beam_size=beam_size, vocab_size=len(token_list),
+                    sos=eos, eos=eos, token_list=token_list,
+                    pre_beam_score_key=None if ctc_weight == 1.0 else "full",
+                )
+                self.searches[o] = search.to(device=device, dtype=getattr(torch, dtype)).eval()
             self.converters[o] = TokenIDConverter(token_list=token_list)
             self.tokenizers[o] = build_tokenizer(token_type=token_type, bpemodel=(bpemodels or {}).get(o))
+        embed = getattr(getattr(model, "encoder", None), "embed", None)
+        self.min_frames = max(check_short_utt(embed, 0)[1], 1) if embed is not None else 1
+        # the subsampling convolutions (time axis first): an utterance's encoder frames on its own
+        self._convs = [m for m in (embed.modules() if embed is not None else ()) if isinstance(m, torch.nn.Conv2d)]
+
+    def _encoder_frames(self, frames: torch.Tensor, batched: torch.Tensor) -> torch.Tensor:
+        """Encoder frames of each utterance as if encoded alone.
+
+        In a padded batch ESPnet's Conv2dSubsampling counts, by its mask slicing, a frame or two more
+        for the shorter utterances (frames that overlap the padding); those are dropped here.
+        """
+        n = frames.clone()
+        for c in self._convs:
+            n = (n + 2 * c.padding[0] - c.dilation[0] * (c.kernel_size[0] - 1) - 1) // c.stride[0] + 1
+        return torch.minimum(n, batched) if self._convs else batched
 
     @classmethod
     def from_files(cls, config: str, model_file: str, device: str = "cpu", **kwargs) -> "DualSpeech2Text":
@@ -80,21 +198,163 @@ class DualSpeech2Text:
         s2t.packed = packed  # the feature settings and language, for dualasr.bin.transcribe
         return s2t
 
+    def _text(self, o: str, ids: Sequence[int]) -> str:
+        tokens = self.converters[o].ids2tokens([int(i) for i in ids if int(i) != 0])
+        # NFC: a model trained on jamo (--decompose_hangul) gives syllables back; a no-op otherwise
+        return unicodedata.normalize("NFC", self.tokenizers[o].tokens2text(tokens))
+
     @torch.no_grad()
     def __call__(self, speech: torch.Tensor) -> Dict[str, str]:
         """Recognise one utterance (``[frames, dim]`` features or ``[samples]`` audio)."""
+        return self.decode_batch([speech])[0]
+
+    @torch.no_grad()
+    def decode_batch(self, speeches: Sequence[torch.Tensor], keys: Optional[Sequence[str]] = None
+                     ) -> List[Dict[str, str]]:
+        """Recognise utterances (each ``[frames, dim]`` or ``[samples]``): ``[{output: text}]`` in their order.
+
+        One too short for the encoder gets empty hypotheses and a warning naming it (``keys``, else
+        its index). ``beam_search`` decodes one utterance at a time; ``ctc_rescore`` all of them as
+        one batch (callers sort by length and cap the batch size, as :func:`main` does).
+        """
+        keys = list(keys) if keys is not None else [f"utterance {i}" for i in range(len(speeches))]
+        results: List[Optional[Dict[str, str]]] = [None] * len(speeches)
+        todo = []
+        for i, x in enumerate(speeches):
+            if x.shape[0] < self.min_frames:
+                log.warning("%s: %d frames, too short for the encoder (needs %d): empty hypothesis",
+                            keys[i], x.shape[0], self.min_frames)
+                results[i] = {o: "" for o in self.outputs}
+            else:
+                todo.append(i)
+        if self.decode_mode == "ctc_rescore" and len(todo) > 1:
+            try:
+                for i, r in zip(todo, self._ctc_rescore([speeches[i] for i in todo])):
+                    results[i] = r
+                todo = []
+            except TooShortUttError:  # (audio input, counted in samples above) one by one below
+                pass
+        for i in todo:
+            try:
+                results[i] = self._beam_search(speeches[i]) if self.decode_mode == "beam_search" \
+                    else self._ctc_rescore([speeches[i]])[0]
+            except TooShortUttError as e:
+                log.warning("%s: too short for the encoder (%s): empty hypothesis", keys[i], e)
+                results[i] = {o: "" for o in self.outputs}
+        return results  # type: ignore[return-value]
+
+    def _beam_search(self, speech: torch.Tensor) -> Dict[str, str]:
         speech = speech.unsqueeze(0).to(self.device)
         lengths = torch.tensor([speech.shape[1]], device=self.device)
         encoded = self.model.encode(speech, lengths)  # once, for every output
         result = {}
         for o in self.outputs:
-            enc = encoded[o][0][0]
-            hyps = self.searches[o](x=enc, maxlenratio=self.maxlenratio, minlenratio=self.minlenratio)
-            ids = [int(i) for i in hyps[0].yseq[1:-1].tolist() if int(i) != 0]
-            tokens = self.converters[o].ids2tokens(ids)
-            # NFC: a model trained on jamo (--decompose_hangul) gives syllables back; a no-op otherwise
-            result[o] = unicodedata.normalize("NFC", self.tokenizers[o].tokens2text(tokens))
+            hyps = self.searches[o](x=encoded[o][0][0], maxlenratio=self.maxlenratio, minlenratio=self.minlenratio)
+            result[o] = self._text(o, hyps[0].yseq[1:-1].tolist())
         return result
+
+    def _ctc_rescore(self, speeches: Sequence[torch.Tensor]) -> List[Dict[str, str]]:
+        lengths = torch.tensor([x.shape[0] for x in speeches], device=self.device)
+        speech = pad_list([x.to(self.device) for x in speeches], 0.0)
+        encoded = self.model.encode(speech, lengths)  # once per batch, for every output
+        b = len(speeches)
+        logps, enc_lens = [], []
+        for o in self.outputs:
+            enc, elens = encoded[o]
+            elens = self._encoder_frames(lengths, elens)
+            encoded[o] = (enc, elens)
+            lp = self.model.ctcs[o].log_softmax(enc)
+            lp[:, :, len(self.model.token_lists[o]) - 1] = NEG_INF  # <sos/eos> is no CTC output
+            logps.append(lp)
+            enc_lens.append(elens)
+        vmax = max(lp.shape[2] for lp in logps)
+        # every output's streams in one search: vocabularies padded with -inf (never chosen)
+        logp = torch.cat([torch.nn.functional.pad(lp, (0, vmax - lp.shape[2]), value=NEG_INF) for lp in logps])
+        pref, plen, ctc_score = ctc_prefix_beam_search(logp, torch.cat(enc_lens), self.beam_size)
+        results: List[Dict[str, str]] = [{} for _ in range(b)]
+        beam = self.beam_size
+        for n, o in enumerate(self.outputs):
+            sl = slice(n * b, (n + 1) * b)
+            p, pl, cs = pref[sl].flatten(0, 1), plen[sl].flatten(), ctc_score[sl].flatten()
+            score = torch.where(torch.isfinite(cs), cs, torch.full_like(cs, NEG_INF))
+            if self.ctc_weight < 1.0:
+                # rescore the prefixes within rescore_margin of their utterance's best CTC score, in
+                # utterances with more than one of them (a lone survivor wins anyway)
+                keep = torch.isfinite(cs).view(b, beam)
+                if self.rescore_margin is not None:
+                    keep &= cs.view(b, beam) >= cs.view(b, beam).max(1, keepdim=True).values - self.rescore_margin
+                keep &= keep.sum(1, keepdim=True) > 1
+                idx = keep.flatten().nonzero().squeeze(1)
+                if len(idx):
+                    att = self._attention_scores(o, encoded[o], idx // beam, p[idx], pl[idx])
+                    score[idx] = (1.0 - self.ctc_weight) * att + self.ctc_weight * cs[idx]
+                score = torch.where(keep.flatten() | ~keep.view(b, beam).any(1).repeat_interleave(beam), score,
+                                    torch.full_like(score, NEG_INF))
+            best = score.view(b, beam).argmax(dim=1)
+            for u in range(b):
+                j = u * beam + int(best[u])
+                results[u][o] = self._text(o, p[j, : int(pl[j])].tolist())
+        return results
+
+    def _attention_scores(self, o: str, encoded, utt: torch.Tensor, pref: torch.Tensor, plen: torch.Tensor
+                          ) -> torch.Tensor:
+        """log P(prefix, <eos> | encoding) under output ``o``'s decoder, prefix ``i`` of utterance ``utt[i]``."""
+        enc, elens = encoded
+        eos = len(self.model.token_lists[o]) - 1
+        lmax = int(plen.max()) + 1
+        steps = torch.arange(lmax, device=self.device)
+        tokens = pref[:, : lmax - 1] if lmax > 1 else pref[:, :0]
+        ys_in = torch.cat([torch.full_like(plen[:, None], eos), tokens], dim=1)
+        ys_in = torch.where(steps[None, :] <= plen[:, None], ys_in, torch.full_like(ys_in, eos))
+        ys_out = torch.cat([tokens, torch.full_like(plen[:, None], eos)], dim=1)
+        ys_out = ys_out.scatter(1, plen[:, None], eos)
+        logits, _ = self.model.decoders[o](enc[utt], elens[utt], ys_in, plen + 1)
+        tok_lp = torch.log_softmax(logits, dim=-1).gather(2, ys_out[:, :, None]).squeeze(2)
+        return torch.where(steps[None, :] <= plen[:, None], tok_lp, torch.zeros_like(tok_lp)).sum(1)
+
+
+# decode-config keys: DualSpeech2Text's settings
+DECODE_KEYS = tuple(k for k in inspect.signature(DualSpeech2Text.__init__).parameters
+                    if k not in ("self", "model", "token_type", "bpemodels", "device", "outputs"))
+
+
+def load_decode_config(path: Optional[str]) -> Dict:
+    """The decode config as a dict; an unknown key or a bad file is a one-line error (SystemExit)."""
+    if not path:
+        return {}
+    try:
+        conf = yaml.safe_load(open(path, encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise SystemExit(f"{path}: cannot read the decode config: {str(e).splitlines()[0]}")
+    if not isinstance(conf, dict):
+        raise SystemExit(f"{path}: the decode config must be a mapping of keys to values")
+    for k in conf:
+        if k not in DECODE_KEYS:
+            raise SystemExit(f"{path}: unknown key {k!r} in the decode config (known: {', '.join(DECODE_KEYS)})")
+    return conf
+
+
+def resume(output_dir: Path, outputs: Sequence[str], wanted: Optional[Set[str]]) -> Set[str]:
+    """Keep the hypotheses already written for every output (of the utterances still wanted).
+
+    Rewrites each ``text.<output>`` with those lines only (a line cut by a kill, or an utterance
+    written for one output and not the other, is dropped) and returns their keys.
+    """
+    rows: Dict[str, Dict[str, str]] = {}
+    for o in outputs:
+        f = output_dir / f"text.{o}"
+        rows[o] = {}
+        if f.is_file():
+            for line in f.read_text(encoding="utf-8").splitlines(keepends=True):
+                if line.endswith("\n"):
+                    key = line.split(" ", 1)[0].rstrip("\n")
+                    rows[o][key] = line
+    done = set.intersection(*(set(r) for r in rows.values())) if rows else set()
+    if wanted is not None:
+        done &= wanted
+    for o in outputs:
+        write_atomic(output_dir / f"text.{o}", "".join(line for k, line in rows[o].items() if k in done))
+    return done
 
 
 def main(argv=None) -> int:
@@ -105,41 +365,72 @@ def main(argv=None) -> int:
     p.add_argument("--data_type", default="kaldi_ark", choices=["kaldi_ark", "sound"])
     p.add_argument("--key_file", default=None, help="decode only these utterance ids")
     p.add_argument("--output_dir", required=True, type=Path)
-    p.add_argument("--inference_config", default=None, help="yaml: beam_size, ctc_weight, maxlenratio, minlenratio")
+    p.add_argument("--inference_config", default=None, help=f"yaml with keys among: {', '.join(DECODE_KEYS)}")
     p.add_argument("--outputs", nargs="+", default=None, help="default: every output of the model")
     p.add_argument("--ngpu", type=int, default=0)
     p.add_argument("--beam_size", type=int, default=None)
     p.add_argument("--ctc_weight", type=float, default=None)
+    p.add_argument("--decode_mode", default=None, choices=DECODE_MODES, help="default: the config's, else beam_search")
+    p.add_argument("--batch_size", type=int, default=None, help="utterances per batch in ctc_rescore (default 16)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    conf = {}
-    if a.inference_config:
-        conf = yaml.safe_load(open(a.inference_config, encoding="utf-8")) or {}
-    for k in ("beam_size", "ctc_weight"):
+    conf = load_decode_config(a.inference_config)
+    for k in ("beam_size", "ctc_weight", "decode_mode", "batch_size"):
         if getattr(a, k) is not None:
             conf[k] = getattr(a, k)
     device = "cuda" if a.ngpu > 0 else "cpu"
     s2t = DualSpeech2Text.from_files(a.config, a.model_file, device=device, outputs=a.outputs, **conf)
+    batch_size = s2t.batch_size
+
+    a.output_dir.mkdir(parents=True, exist_ok=True)
+    (a.output_dir / ".done").unlink(missing_ok=True)
+    wanted = set(read_kaldi_map(a.key_file)) if a.key_file else set(read_kaldi_map(a.data))
+    done = resume(a.output_dir, s2t.outputs, wanted)
+    if done:
+        print(f"{a.output_dir}: {len(done)} utterances already decoded, resuming", file=sys.stderr)
     loader = DualASRTask.build_streaming_iterator(
         data_path_and_name_and_type=[(a.data, "speech", a.data_type)], preprocess_fn=None,
         collate_fn=DualASRTask.build_collate_fn(argparse.Namespace(), False), key_file=a.key_file,
         batch_size=1, num_workers=0, inference=True, dtype="float32",
     )
-    hyps: Dict[str, List] = {o: [] for o in s2t.outputs}
-    t0, audio_frames = time.time(), 0
-    for keys, batch in tqdm(loader, desc=f"decode {a.output_dir}", mininterval=10, file=sys.stderr):
-        speech = batch["speech"][0][: batch["speech_lengths"][0]]
-        audio_frames += speech.shape[0]
-        for o, text in s2t(speech).items():
-            hyps[o].append((keys[0], text))
-    a.output_dir.mkdir(parents=True, exist_ok=True)
-    for o, rows in hyps.items():
-        write_kaldi_map(a.output_dir / f"text.{o}", rows)
+    files = {o: open(a.output_dir / f"text.{o}", "a", encoding="utf-8") for o in s2t.outputs}
+    t0, audio_frames, n = time.time(), 0, 0
+    # a chunk of utterances is read, sorted by length and decoded in batches (beam_search: one by one)
+    chunk: List[Tuple[str, torch.Tensor]] = []
+    chunk_size = batch_size * 8 if s2t.decode_mode == "ctc_rescore" else 1
+
+    def flush_chunk():
+        nonlocal n, audio_frames
+        chunk.sort(key=lambda kv: kv[1].shape[0], reverse=True)
+        step = batch_size if s2t.decode_mode == "ctc_rescore" else 1
+        for i in range(0, len(chunk), step):
+            part = chunk[i : i + step]
+            hyps = s2t.decode_batch([x for _, x in part], keys=[k for k, _ in part])
+            for (key, x), hyp in zip(part, hyps):
+                for o in s2t.outputs:
+                    files[o].write(f"{key} {hyp[o]}\n")
+                audio_frames += x.shape[0]
+                n += 1
+            for f in files.values():  # as they are produced: a killed job keeps what it wrote
+                f.flush()
+        chunk.clear()
+
+    try:
+        for keys, batch in tqdm(loader, desc=f"decode {a.output_dir}", mininterval=10, file=sys.stderr):
+            if keys[0] in done:
+                continue
+            chunk.append((keys[0], batch["speech"][0][: batch["speech_lengths"][0]]))
+            if len(chunk) >= chunk_size:
+                flush_chunk()
+        flush_chunk()
+    finally:
+        for f in files.values():
+            f.close()
+    (a.output_dir / ".done").write_text(f"{len(done) + n}\n")
     elapsed = time.time() - t0
-    n = len(next(iter(hyps.values())))
     rtf = elapsed / max(audio_frames / 100.0, 1e-9) if a.data_type == "kaldi_ark" else float("nan")
-    print(f"decoded {n} utterances, outputs {' '.join(s2t.outputs)}, {elapsed:.1f} s, RTF {rtf:.3f}",
-          file=sys.stderr)
+    print(f"decoded {n} utterances ({s2t.decode_mode}), outputs {' '.join(s2t.outputs)}, {elapsed:.1f} s, "
+          f"RTF {rtf:.3f}", file=sys.stderr)
     return 0
 
 

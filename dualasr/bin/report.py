@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 from dualasr.analysis.layout import parse_lang_sets
-from dualasr.report.report import build_report
 
 
 def main(argv=None) -> int:
@@ -21,6 +20,9 @@ def main(argv=None) -> int:
     p.add_argument("--do_model", default="do")
     p.add_argument("--n_boot", type=int, default=1000)
     a = p.parse_args(argv)
+    # the heavy imports after the arguments: --help answers at once
+    from dualasr.report.report import build_report
+
     try:
         lang_sets = parse_lang_sets(a.lang_set)
     except ValueError as e:

@@ -1,4 +1,5 @@
-"""Gather every score.json under exp/ into exp/results.json and the main table exp/results.md.
+"""Gather every score.json under exp/ into exp/results.json and the tables of exp/results.md: the main
+table (stage 8's joint decoding) and each branch alone (CTC greedy, attention greedy; stage 9).
 
     python -m dualasr.bin.results --expdir exp
 """
@@ -8,7 +9,7 @@ import sys
 from pathlib import Path
 
 from dualasr.files import write_atomic
-from dualasr.report.tables import gather, main_table, to_markdown, write_results_json
+from dualasr.report.tables import BRANCH_TITLE, branch_table, gather, gather_branches, main_table, to_markdown, write_results_json
 
 
 def main(argv=None) -> int:
@@ -18,10 +19,13 @@ def main(argv=None) -> int:
     rows = gather(a.expdir)
     if not rows:
         raise SystemExit(f"{a.expdir}: no */decode_*/score_*/score.json to gather; run the score stage first")
-    write_results_json(a.expdir / "results.json", rows)
+    branches = gather_branches(a.expdir)
+    write_results_json(a.expdir / "results.json", rows + branches)
     md = to_markdown(main_table(rows), "Error rates (%) of SO and DO models, and DO − SO")
+    if branches:
+        md += "\n" + to_markdown(branch_table(rows + branches), BRANCH_TITLE)
     write_atomic(a.expdir / "results.md", md)
-    print(f"{a.expdir / 'results.json'}: {len(rows)} rows", file=sys.stderr)
+    print(f"{a.expdir / 'results.json'}: {len(rows)} joint rows, {len(branches)} greedy rows", file=sys.stderr)
     return 0
 
 

@@ -1,6 +1,6 @@
 """Validate Kaldi-style data dirs: ``python -m dualasr.bin.validate_data_dir data/train_ko [...]``.
 
-Prints one line per problem and exits 1 if any; on success prints a summary line per dir.
+Prints one line per problem and exits 1 if any (a warning line, e.g. for stereo audio, does not fail); on success prints a summary line per dir.
 """
 
 import argparse
@@ -20,6 +20,8 @@ def main(argv=None) -> int:
         rep = validate_data_dir(d, check_audio=a.audio, sample_rate=a.sample_rate)
         for e in rep.errors:
             print(e, file=sys.stderr)
+        for w in rep.warnings:
+            print(f"WARNING: {w}", file=sys.stderr)
         if rep.ok:
             rates = ",".join(f"{r}Hz" for r in sorted(rep.sample_rates)) or "audio not checked"
             print(f"{d}: OK, {rep.n_utts} utterances, {rep.hours:.2f} h, {rates}")

@@ -4,6 +4,24 @@
 dual-output (DO) model. With ``task_branch_layers=k > 0`` the last k encoder blocks are duplicated, one
 copy per output, above the shared blocks (``do_branch``).
 
+Variants that reduce the entanglement of the two outputs (``do_<name>`` in conf/model_kinds.yaml; each
+is off by default, so a default model computes exactly what it did before):
+
+- ``hier_layer=k`` (``do_hier``): the surface CTC and decoder read the output of encoder block k (-1: the
+  middle block) through ESPnet's intermediate-CTC support (``interctc_layer_idx``); meaning reads the
+  top. ``hier_self_condition`` feeds the surface CTC posteriors back (``interctc_use_conditioning``).
+- ``adapter_layers=k`` (``do_adapter``): the top k blocks stay shared, and after each of them every output
+  has its own Houlsby bottleneck adapter (ESPnet's ``Houlsby_Adapter``), used only on that output's path.
+- ``pcgrad=true`` (``do_pcgrad``): the model is the plain DO model; DualASRTask trains it with
+  :class:`dualasr.train.pcgrad.PCGradTrainer` (gradient surgery on the shared parameters).
+- ``adv_private_layers=k`` (``do_adv``): adversarial shared-private multi-task learning (Liu et al.
+  2017): k private encoder blocks per output run beside the shared ones on the subsampled input; an
+  output reads shared + private features. A task discriminator on the shared features sits behind a
+  gradient-reversal layer; an orthogonality penalty ||S^T P_o||_F^2 separates shared and private.
+- ``sparse_layers=k`` (``do_sparse``): in the top k blocks each output's weight matrices are the shared
+  ones plus a task-specific residual (zero at start) under an L1 penalty; :meth:`residual_sparsity`
+  reports how sparse each residual ended up.
+
 Loss = sum_o w_o * (ctc_weight * CTC_o + (1 - ctc_weight) * att_o).
 
 The attention/CTC loss code mirrors ``espnet2.asr.espnet_model.ESPnetASRModel._calc_att_loss`` and
@@ -26,6 +44,7 @@ from espnet2.asr.encoder.abs_encoder import AbsEncoder
 from espnet2.asr.frontend.abs_frontend import AbsFrontend
 from espnet2.asr.specaug.abs_specaug import AbsSpecAug
 from espnet2.layers.abs_normalize import AbsNormalize
+from espnet2.layers.houlsby_adapter_layer import Houlsby_Adapter
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from espnet.nets.e2e_asr_common import ErrorCalculator
@@ -70,6 +89,18 @@ class DualASRModel(AbsESPnetModel):
         sym_space: str = "<space>",
         sym_blank: str = "<blank>",
         ignore_id: int = -1,
+        hier_layer: int = 0,
+        hier_self_condition: bool = False,
+        adapter_layers: int = 0,
+        adapter_bottleneck: int = 32,
+        pcgrad: bool = False,
+        adv_private_layers: int = 0,
+        adv_weight: float = 0.1,
+        adv_grl_scale: float = 1.0,
+        adv_ortho_weight: float = 0.01,
+        sparse_layers: int = 0,
+        sparse_l1: float = 1e-4,
+        sparse_tol: float = 1e-3,
     ):
         super().__init__()
         outputs = list(outputs)
@@ -106,8 +137,61 @@ class DualASRModel(AbsESPnetModel):
         }
         self.task_branch_layers = int(task_branch_layers)
         self.branches = None
+        self.top = None  # top blocks shared by the outputs but run once per output (adapters, residuals)
+        self.adapters = None
+        self.residuals = None
+        self.private = None
+        self.discriminator = None
+        self.hier_layer = 0
+        self.pcgrad = bool(pcgrad)
+        self.adv_weight, self.adv_grl_scale, self.adv_ortho_weight = float(adv_weight), float(adv_grl_scale), float(adv_ortho_weight)
+        self.sparse_l1, self.sparse_tol = float(sparse_l1), float(sparse_tol)
+        variants = {"task_branch_layers": task_branch_layers, "hier_layer": hier_layer, "adapter_layers": adapter_layers,
+                    "adv_private_layers": adv_private_layers, "sparse_layers": sparse_layers}
+        on = [k for k, v in variants.items() if v]
+        if len(on) > 1:
+            raise ValueError(f"model_conf: {' and '.join(on)} cannot be combined; set one of them")
+        if on and len(outputs) != 2:
+            raise ValueError(f"model_conf {on[0]} needs both outputs, got {outputs}")
+        if self.pcgrad and len(outputs) != 2:
+            raise ValueError(f"model_conf pcgrad needs both outputs, got {outputs}")
         if self.task_branch_layers > 0:
             self._split_encoder(self.task_branch_layers)
+        if hier_layer:
+            self._set_hier(int(hier_layer), bool(hier_self_condition))
+        if adapter_layers:
+            self._split_top(int(adapter_layers), "adapter_layers")
+            d = encoder.output_size()
+            self.adapters = torch.nn.ModuleDict(
+                {o: torch.nn.ModuleList(Houlsby_Adapter(d, int(adapter_bottleneck)) for _ in self.top) for o in outputs}
+            )
+            for ad in self.adapters.values():  # start as the identity (Houlsby et al. 2019: near-identity init)
+                for a in ad:
+                    torch.nn.init.zeros_(a.houlsby_adapter[-1].weight)
+                    torch.nn.init.zeros_(a.houlsby_adapter[-1].bias)
+        if sparse_layers:
+            self._split_top(int(sparse_layers), "sparse_layers")
+            # a residual for every weight matrix of the top blocks (biases and norms stay shared)
+            self.residuals = torch.nn.ModuleDict(
+                {o: torch.nn.ParameterDict({n.replace(".", "__"): torch.nn.Parameter(torch.zeros_like(p))
+                                            for n, p in self.top.named_parameters() if p.dim() == 2})
+                 for o in outputs}
+            )
+        if adv_private_layers:
+            self._split_top(0, "adv_private_layers")
+            k = int(adv_private_layers)
+            blocks = list(self.encoder.encoders)
+            if not 0 < k <= len(blocks):
+                raise ValueError(f"adv_private_layers={k} must be in [1, num_blocks={len(blocks)}]")
+            self.private = torch.nn.ModuleDict(
+                {o: torch.nn.ModuleDict({"blocks": torch.nn.ModuleList(copy.deepcopy(blocks[:k])),
+                                         "norm": copy.deepcopy(self._after_norm)})
+                 for o in outputs}
+            )
+            d = encoder.output_size()
+            self.discriminator = torch.nn.Sequential(
+                torch.nn.Linear(d, d), torch.nn.ReLU(), torch.nn.Linear(d, len(outputs))
+            )
 
     # ---- encoder -------------------------------------------------------------------------
     def _split_encoder(self, k: int) -> None:
@@ -134,6 +218,56 @@ class DualASRModel(AbsESPnetModel):
         )
         enc.encoders = MultiSequential(*shared)
         enc.after_norm = torch.nn.Identity()
+
+    def _split_top(self, k: int, name: str) -> None:
+        """Keep the last k blocks shared but apart (``self.top``), to run them once per output."""
+        enc = self.encoder
+        for attr in ("embed", "encoders", "after_norm", "normalize_before"):
+            if not hasattr(enc, attr):
+                raise ValueError(f"{name} needs an encoder with .{attr} (conformer, transformer, "
+                                 f"e_branchformer, branchformer); {type(enc).__name__} has none")
+        blocks = list(enc.encoders)
+        if not 0 <= k < len(blocks):
+            raise ValueError(f"{name}={k} must be in [1, num_blocks-1={len(blocks) - 1}]")
+        self.top = torch.nn.ModuleList(blocks[len(blocks) - k:])
+        self._after_norm = enc.after_norm if enc.normalize_before else torch.nn.Identity()
+        enc.encoders = MultiSequential(*blocks[: len(blocks) - k])
+        enc.after_norm = torch.nn.Identity()
+
+    def _set_hier(self, k: int, self_condition: bool) -> None:
+        """Surface reads block k through ESPnet's intermediate-CTC encoder outputs."""
+        enc = self.encoder
+        if not hasattr(enc, "interctc_layer_idx"):
+            raise ValueError(f"hier_layer needs an encoder with intermediate CTC (conformer, transformer, "
+                             f"e_branchformer, ...); {type(enc).__name__} has none")
+        n = len(enc.encoders)
+        k = n // 2 if k == -1 else k
+        if not 0 < k < n:
+            raise ValueError(f"hier_layer={k} must be in [1, num_blocks-1={n - 1}] (or -1: the middle block)")
+        self.hier_layer = k
+        # the same attributes ESPnet's encoder constructor sets from interctc_layer_idx /
+        # interctc_use_conditioning, and the conditioning layer ESPnetASRModel adds for them
+        enc.interctc_layer_idx = [k]
+        enc.interctc_use_conditioning = self_condition
+        if self_condition:
+            enc.conditioning_layer = torch.nn.Linear(self.vocab_sizes["surface"], enc.output_size())
+
+    def _run_top(self, o, xs, masks):
+        """The shared top blocks on output o's path: with o's adapters or o's weight residuals."""
+        for i, blk in enumerate(self.top):
+            if self.residuals is not None:
+                prefix = f"{i}."
+                params = {n[len(prefix):]: p + self.residuals[o][n.replace(".", "__")]
+                          for n, p in self.top.named_parameters() if n.startswith(prefix) and p.dim() == 2}
+                xs, masks = torch.func.functional_call(blk, params, (xs, masks), strict=False)
+            else:
+                xs, masks = blk(xs, masks)
+            if self.adapters is not None:
+                if isinstance(xs, tuple):
+                    xs = (xs[0] + self.adapters[o][i](xs[0]), xs[1])
+                else:
+                    xs = xs + self.adapters[o][i](xs)
+        return xs, masks
 
     def _embed(self, feats, feats_lengths):
         enc = self.encoder
@@ -168,11 +302,33 @@ class DualASRModel(AbsESPnetModel):
 
         Without branches every output gets the same tensor (one encoder pass).
         """
+        return {o: v[:2] for o, v in self._encode(speech, speech_lengths).items()}
+
+    def _encode(self, speech, speech_lengths):
+        """:meth:`encode`, plus (for ``do_adv``) the shared and private features of each output."""
         feats, lens = self._features(speech, speech_lengths)
-        if self.branches is None:
+        if self.hier_layer:
+            (out, inter), out_lens, _ = self.encoder(feats, lens, ctc=self.ctcs["surface"])
+            return {"surface": (inter[0][1], out_lens), "meaning": (out, out_lens)}
+        if self.branches is None and self.top is None:
             out, out_lens, _ = self.encoder(feats, lens)
             return {o: (out, out_lens) for o in self.outputs}
         xs, masks = self._embed(feats, lens)
+        if self.top is not None:
+            ys, ymasks = self._run_blocks(self.encoder.encoders, xs, masks)
+            result = {}
+            if self.private is not None:
+                shared = self._after_norm(ys[0] if isinstance(ys, tuple) else ys)
+                for o in self.outputs:
+                    ps, _ = self._run_blocks(self.private[o]["blocks"], xs, masks)
+                    ps = self.private[o]["norm"](ps[0] if isinstance(ps, tuple) else ps)
+                    result[o] = (shared + ps, ymasks.squeeze(1).sum(1), shared, ps)
+                return result
+            for o in self.outputs:
+                zs, zmasks = self._run_top(o, ys, ymasks)
+                zs = self._after_norm(zs[0] if isinstance(zs, tuple) else zs)
+                result[o] = (zs, zmasks.squeeze(1).sum(1))
+            return result
         xs, masks = self._run_blocks(self.encoder.encoders, xs, masks)
         result = {}
         for o in self.outputs:
@@ -245,13 +401,13 @@ class DualASRModel(AbsESPnetModel):
         for o in self.outputs:
             if f"text_{o}" not in kwargs:
                 raise ValueError(f"model with outputs {self.outputs} needs text_{o} in the batch")
-        encoded = self.encode(speech, speech_lengths)
+        encoded = self._encode(speech, speech_lengths)
         stats: Dict[str, Optional[torch.Tensor]] = {}
         losses: Dict[str, torch.Tensor] = {}
         for o in self.outputs:
             ys, ys_lens = kwargs[f"text_{o}"], kwargs[f"text_{o}_lengths"]
             ys = ys[:, : ys_lens.max()]
-            enc_out, enc_lens = encoded[o]
+            enc_out, enc_lens = encoded[o][:2]
             loss_o = 0.0
             if self.ctc_weight > 0:
                 l_ctc, cer_ctc = self._ctc_loss(o, enc_out, enc_lens, ys, ys_lens)
@@ -264,9 +420,40 @@ class DualASRModel(AbsESPnetModel):
                 stats[f"loss_att_{o}"] = l_att.detach()
                 stats[f"acc_{o}"] = acc
                 stats[f"cer_{o}"] = cer
+            if self.private is not None:
+                adv, ortho = self._adv_terms(o, *encoded[o])
+                loss_o = loss_o + self.adv_weight * adv + self.adv_ortho_weight * ortho
+                stats[f"loss_adv_{o}"], stats[f"loss_ortho_{o}"] = adv.detach(), ortho.detach()
+            if self.residuals is not None:
+                l1 = sum(r.abs().sum() for r in self.residuals[o].values())
+                loss_o = loss_o + self.sparse_l1 * l1
+                stats[f"residual_l1_{o}"] = l1.detach()
             stats[f"loss_{o}"] = loss_o.detach()
             losses[o] = loss_o
         return losses, stats
+
+    def _adv_terms(self, o, _out, lens, shared, private):
+        """Adversarial task loss on the shared features (through the gradient-reversal layer) and the
+        orthogonality penalty ||S^T P_o||_F^2 (Liu et al. 2017), both over the valid frames."""
+        mask = (~make_pad_mask(lens, maxlen=shared.shape[1])).to(shared.dtype).unsqueeze(-1)
+        pooled = (grad_reverse(shared, self.adv_grl_scale) * mask).sum(1) / mask.sum(1)
+        label = torch.full((shared.shape[0],), self.outputs.index(o), dtype=torch.long, device=shared.device)
+        adv = torch.nn.functional.cross_entropy(self.discriminator(pooled), label)
+        s, p = shared * mask, private * mask
+        ortho = (torch.bmm(s.transpose(1, 2), p) ** 2).sum() / shared.shape[0]
+        return adv, ortho
+
+    @torch.no_grad()
+    def residual_sparsity(self) -> List[Dict[str, float]]:
+        """For ``do_sparse``: per output, the share of residual entries with |r| <= sparse_tol, their L1
+        norm and their count (empty for other models)."""
+        rows = []
+        for o in self.outputs if self.residuals is not None else []:
+            flat = torch.cat([r.flatten() for r in self.residuals[o].values()])
+            rows.append({"output": o, "entries": int(flat.numel()), "tol": self.sparse_tol,
+                         "sparsity": float((flat.abs() <= self.sparse_tol).float().mean()),
+                         "l1": float(flat.abs().sum()), "max_abs": float(flat.abs().max())})
+        return rows
 
     def forward(self, speech: torch.Tensor, speech_lengths: torch.Tensor, **kwargs):
         losses, stats = self.output_losses(speech, speech_lengths, **kwargs)
@@ -284,3 +471,21 @@ class DualASRModel(AbsESPnetModel):
         else:
             feats, lens = speech, speech_lengths
         return {"feats": feats, "feats_lengths": lens}
+
+
+class _GradReverse(torch.autograd.Function):
+    """Identity forward, gradient times -scale backward (Ganin & Lempitsky 2015). Written by hand:
+    neither torch nor ESPnet ships a gradient-reversal layer."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.scale * grad, None
+
+
+def grad_reverse(x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    return _GradReverse.apply(x, scale)

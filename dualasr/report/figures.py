@@ -52,7 +52,8 @@ def cka_heatmap(path: Path | str, matrix: np.ndarray, rows: Sequence[str], cols:
 
 def diagonal_lines(path: Path | str, series: Mapping[Tuple[str, str], Tuple[List[str], List[float]]],
                    title: str, ylabel: str = "linear CKA (layer i vs layer i)") -> None:
-    """One subplot per language; one line per pair name: ``series[(lang, name)] = (layers, values)``."""
+    """One subplot per language; one line per pair name: ``series[(lang, name)] = (layers, values)``;
+    a name starting with ``reference`` is drawn as a dashed black line."""
     plt = _plt()
     langs = list(dict.fromkeys(lang for lang, _ in series))
     fig, axes = plt.subplots(1, len(langs), figsize=(5.0 * len(langs), 5.0), squeeze=False, sharey=True)
@@ -60,7 +61,8 @@ def diagonal_lines(path: Path | str, series: Mapping[Tuple[str, str], Tuple[List
         width = 1
         for (lg, name), (layers, values) in series.items():
             if lg == lang:
-                ax.plot(range(len(layers)), values, marker="o", label=name, alpha=0.85)
+                style = dict(color="black", linestyle="--") if name.startswith("reference") else {}
+                ax.plot(range(len(layers)), values, marker="o", label=name, alpha=0.85, **style)
                 ax.set_xticks(range(len(layers)), layers)
                 width = max(width, len(layers))
         ax.set_xlim(-0.5, width - 0.5)
@@ -75,7 +77,8 @@ def diagonal_lines(path: Path | str, series: Mapping[Tuple[str, str], Tuple[List
     save(fig, path)
 
 
-def swap_bars(path: Path | str, rows: Sequence[Dict[str, object]], title: str) -> None:
+def swap_bars(path: Path | str, rows: Sequence[Dict[str, object]], title: str,
+              ylabel: str = "error rate (%)") -> None:
     """Grouped bars of decoder-swap error rates: one subplot per (lang, output), one bar per encoder+decoder."""
     plt = _plt()
     groups = list(dict.fromkeys((r["lang"], r["output"]) for r in rows))
@@ -87,7 +90,7 @@ def swap_bars(path: Path | str, rows: Sequence[Dict[str, object]], title: str) -
         ax.bar(range(len(sel)), [float(r["rate"]) for r in sel], color=colors)
         ax.set_xticks(range(len(sel)), labels, fontsize=6)
         ax.set_title(f"{lang} {output} ({sel[0]['metric']})", fontsize=9)
-        ax.set_ylabel("error rate (%)")
+        ax.set_ylabel(ylabel)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -20,10 +20,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from dualasr.analysis.layout import SO_MODELS, model_dirs, pooled_utt_errors
+from dualasr.analysis.layout import SO_MODELS, model_dirs, pooled_utt_errors, train_config
 from dualasr.analysis.stats import paired_bootstrap
 from dualasr.files import csv_text, write_atomic
-from dualasr.report.tables import cell_values, gather, main_table, to_markdown
+from dualasr.report.tables import BRANCH_TITLE, branch_table, cell_values, gather, gather_branches, main_table
+from dualasr.report.tables import to_markdown
 
 METRIC_NAMES = {"cer": "CER", "cer_space": "CER (with spaces)", "wer": "WER"}
 SIG_HEADER = ["lang", "output", "metric", "test_set", "seeds", "n", "so_rate", "do_rate", "delta", "ci_low",
@@ -130,7 +131,7 @@ def sentences_main(results: List[dict], sig: List[Dict[str, object]], do_model: 
         s += ")."
         if len(so) == 1 and len(do) == 1:
             s += (" The bootstrap resamples utterances, not training runs: a second seed can move the "
-                  "difference by as much, so it is no finding until several seeds (`--seeds`) agree.")
+                  "difference by as much, so it is no finding until several seeds (`--seeds`, `make paper`) agree.")
         out.append(s)
     return out
 
@@ -161,27 +162,77 @@ def sentences_divergence(bins: List[Dict[str, str]], corr: List[Dict[str, str]],
     return out
 
 
-def sentences_cka(diag: List[Dict[str, str]]) -> List[str]:
-    """Per language: the CKA of the last encoder layers of each pair."""
+def init_mode(expdir: Path, models: Sequence[str], langs: Sequence[str]) -> str:
+    """One sentence: did the model kinds start from their own initial weights (``init_seed`` in each
+    model's config.yaml, dual_asr.sh's default) or from shared ones (``--shared_init true``)?"""
+    seen = []
+    for m in models:
+        for lang in langs:
+            for _seed, d in model_dirs(expdir, m, lang):
+                if not (d / "config.yaml").is_file():
+                    continue
+                c = train_config(d)
+                seen.append((m, c.get("seed"), c.get("init_seed")))
+    if not seen:
+        return ""
+    kinds = sorted({m for m, _, _ in seen})
+    if all(k is None for _, _, k in seen):
+        return (f"Initialisation: shared. Every model kind ({', '.join(kinds)}) starts from the weights its "
+                "training seed draws (`--shared_init true`), so models of one seed share their initial encoder.")
+    return (f"Initialisation: independent. Each model kind and seed draws its own initial weights "
+            f"({', '.join(kinds)}; so_surface from its training seed, as ESPnet's ASRTask, the others from "
+            "`init_seed` in their config.yaml).")
+
+
+def _reference_source(ref: List[Dict[str, str]], lang: str) -> str:
+    for r in ref:
+        if r["lang"] == lang:
+            return (f"two so_surface models, seed {r['seed_a']} (`{Path(r['dir_a']).name}`) and seed {r['seed_b']} "
+                    f"(`{Path(r['dir_b']).name}`)")
+    return ""
+
+
+def sentences_cka(diag: List[Dict[str, str]], ref: Sequence[Dict[str, str]] = ()) -> List[str]:
+    """Per language: the CKA of the last encoder layers of each pair, placed against the reference
+    (two so_surface models from different seeds: what "the same task" gives) when it exists."""
     out = []
     for lang in dict.fromkeys(r["lang"] for r in diag):
         last = {}
         for r in diag:
             if r["lang"] == lang:
                 last[(r["model_a"], r["model_b"])] = r  # the last row of a pair is its deepest layer
-        parts = [f"{a}–{b} {float(r['cka']):.2f}" for (a, b), r in last.items()]
-        out.append(f"In {lang}, the last encoder layers have linear CKA " + ", ".join(parts) + ".")
+        reference = next((r for (a, b), r in last.items() if b == "reference"), None)
+        pairs = {k: r for k, r in last.items() if k[1] != "reference"}
+        parts = [f"{a}–{b} {float(r['cka']):.2f}" for (a, b), r in pairs.items()]
+        if reference is None:
+            out.append(f"In {lang}, the last encoder layers have linear CKA " + ", ".join(parts)
+                       + " (no same-task reference in this run: it needs a second so_surface seed, which "
+                       "`make paper` trains (`--seeds \"1 2 3\"`), as does `--reference_seed 2`).")
+            continue
+        rv = float(reference["cka"])
+        place = []
+        for (a, b), r in pairs.items():
+            d = float(r["cka"]) - rv
+            where = "at" if abs(d) < 0.005 else ("above" if d > 0 else "below")
+            place.append(f"{a}–{b} {float(r['cka']):.2f} ({where} it{'' if where == 'at' else f' by {abs(d):.2f}'})")
+        src = _reference_source(list(ref), lang)
+        out.append(f"In {lang}, the reference for the same task, {src or 'two so_surface seeds'}, has last-layer "
+                   f"linear CKA {rv:.2f}; against it: " + ", ".join(place) + ".")
     return out
 
 
-def sentences_cross(swap: List[Dict[str, str]], dec: List[Dict[str, str]]) -> List[str]:
-    """Per language and output: the swapped decoders' error rates against the unswapped ones."""
+def sentences_cross(swap: List[Dict[str, str]], dec: List[Dict[str, str]],
+                    tf: Sequence[Dict[str, str]] = ()) -> List[str]:
+    """Per language and output: the swapped decoders' error rates against the unswapped ones, and the
+    teacher-forced token accuracy / cross-entropy of each decoder on a foreign encoder against its own."""
     out = []
-    for lang, o in dict.fromkeys((r["lang"], r["output"]) for r in swap):
+    for lang, o in dict.fromkeys([(r["lang"], r["output"]) for r in swap] + [(r["lang"], r["output"]) for r in tf]):
         rows = [r for r in swap if (r["lang"], r["output"]) == (lang, o)]
-        metric = rows[0]["metric"]
+        metric = rows[0]["metric"] if rows else "cer"
         rate = {(r["encoder"], r["decoder"]): float(r["rate"]) for r in rows if r["metric"] == metric}
-        so, do = SO_MODELS[o], next((r["encoder"] for r in rows if not r["encoder"].startswith("so_")), "do")
+        so = SO_MODELS[o]
+        do = next((r["decoder"] for r in [*rows, *tf] if (r["lang"], r["output"]) == (lang, o)
+                   and not r["decoder"].startswith("so_")), "do")
         name = METRIC_NAMES.get(metric, metric)
         parts = []
         if (do, so) in rate and (so, so) in rate:
@@ -190,6 +241,14 @@ def sentences_cross(swap: List[Dict[str, str]], dec: List[Dict[str, str]]) -> Li
         if (so, do) in rate and (do, do) in rate:
             parts.append(f"the DO {o} decoder gives {rate[(so, do)]:.2f} % on the {so} encoder against "
                          f"{rate[(do, do)]:.2f} % on its own")
+        t = {(r["encoder"], r["decoder"]): r for r in tf if (r["lang"], r["output"]) == (lang, o)}
+        for dec_m, name in ((so, f"the {so} decoder"), (do, f"the DO {o} decoder")):
+            own = t.get((dec_m, dec_m))
+            foreign = [(e, r) for (e, d_), r in t.items() if d_ == dec_m and e != dec_m]
+            if own and foreign:
+                parts.append(f"teacher-forced, {name} reads " + ", ".join(
+                    f"the {e} encoder with token accuracy {float(r['acc']):.1f} % (cross-entropy {float(r['ce']):.2f})"
+                    for e, r in foreign) + f" against {float(own['acc']):.1f} % ({float(own['ce']):.2f}) on its own")
         d = [r for r in dec if (r["lang"], r["output"]) == (lang, o) and r["layer_a"] == r["layer_b"]]
         if d:
             parts.append(f"teacher-forced, the last DO and SO {o} decoder blocks have CKA {float(d[-1]['cka']):.2f}")
@@ -246,28 +305,38 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
     outdir = Path(outdir or expdir / "report")
     ana = expdir / "analysis"
     results = gather(expdir)
+    branches = gather_branches(expdir)
     if not results:
         raise FileNotFoundError(f"{expdir}: no */decode_*/score_*/score.json; run the score stage (9) first")
     langs = [lang for lang, _ in lang_sets]
     results = [r for r in results if r["lang"] in langs and
                r["test_set"] == dict(lang_sets)[r["lang"]]]
+    branches = [r for r in branches if r["lang"] in langs and r["test_set"] == dict(lang_sets)[r["lang"]]]
     outdir.mkdir(parents=True, exist_ok=True)
     main = main_table(results)
     sig = significance(expdir, lang_sets, {lang: metrics_for(lang) for lang in langs}, do_model, n_boot)
     bins, corr = read_csv(ana / "divergence" / "bins.csv"), read_csv(ana / "divergence" / "spearman.csv")
-    diag = read_csv(ana / "cka" / "diagonal.csv")
+    diag, ref = read_csv(ana / "cka" / "diagonal.csv"), read_csv(ana / "cka" / "reference.csv")
     swap, dec = read_csv(ana / "cross_decoder" / "swap.csv"), read_csv(ana / "cross_decoder" / "decoder_cka.csv")
+    tf = read_csv(ana / "cross_decoder" / "teacher_forced.csv")
+    branch = branch_table(results + branches) if branches else []
 
     one_run = (" — one seed: each DO − SO is the difference of two single runs"
                if sig and max(int(r["seeds"]) for r in sig) == 1 else "")
     tables = [  # (file stem, title, rows): the paper's order
         ("main", "Error rates (%) of SO and DO models, and DO − SO" + one_run, main),
+        ("branches", BRANCH_TITLE, branch),
         ("significance", "Paired bootstrap of DO vs SO (utterances resampled; delta and CI in points)" + one_run, sig),
         ("divergence", "DO − SO by surface–meaning edit distance (points, bootstrap 95 % CI)" + one_run, bins),
         ("divergence_spearman", "Spearman ρ of distance vs the per-utterance DO − SO gap", corr),
-        ("cka_summary", "Encoder linear CKA, layer i vs layer i", diag),
-        ("decoder_swap", "Decoder swap: error rates (%) of each encoder + decoder", swap),
+        ("cka_summary", "Encoder linear CKA, layer i vs layer i (model_b reference: a second so_surface seed)", diag),
+        ("cka_reference", "CKA reference: the two so_surface models compared", ref),
+        ("teacher_forced", "Teacher-forced decoders on every encoder: token accuracy (%) and cross-entropy (nats/token)", tf),
+        ("decoder_swap", "Decoder swap, decoded as stage 8: error rates (%) of each encoder + decoder", swap),
     ]
+    from dualasr.report.variants import Variants  # (imports this module)
+    var = Variants(expdir, lang_sets, results, main, n_boot)  # the do_* variants: CIs into main, tables, section 5
+    tables += var.tables()
     md, tex = ["# Tables\n"], []
     for stem, title, rows in tables:
         if not rows:
@@ -303,17 +372,26 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
         readme.extend(f"![{Path(i).stem}]({i})" for i in images)
         readme.append("")
 
-    section("1. SO vs DO error rates", sentences_main(results, sig, do_model), [], "no scores")
+    models = sorted({r["model"] for r in results})
+    init = init_mode(expdir, models, langs)
+    section("1. SO vs DO error rates", ([init] if init else []) + sentences_main(results, sig, do_model), [],
+            "no scores")
     readme.append(to_markdown(main))
+    if branch:
+        readme.append(to_markdown(branch, BRANCH_TITLE))
     seeds = min((int(r["seeds"]) for r in sig), default=1)
     section("2. Surface–meaning divergence", sentences_divergence(bins, corr, seeds), copied.get("divergence", []),
             "stage 10 (divergence) has not run")
-    section("3. Encoder representation similarity (CKA)", sentences_cka(diag), copied.get("cka", []),
+    section("3. Encoder representation similarity (CKA)", sentences_cka(diag, ref), copied.get("cka", []),
             "stage 11 (cka) has not run")
-    section("4. Cross-task decoder analysis", sentences_cross(swap, dec), copied.get("cross_decoder", []),
+    section("4. Cross-task decoder analysis", sentences_cross(swap, dec, tf), copied.get("cross_decoder", []),
             "stage 11 (cross_decoder) has not run")
-    curve_lines, curve_figs = training_curves(expdir, results, outdir)
-    section("5. Training curves (validation against wall time)", curve_lines, curve_figs,
-            "no model dir has a train.log with a finished epoch")
     write_atomic(outdir / "README.md", "\n".join(readme))
+    var.append_section(outdir, ana)
+    curve_lines, curve_figs = training_curves(expdir, results, outdir)
+    curves = ["## 6. Training curves (validation against wall time)", ""]
+    curves += [f"- {s}" for s in curve_lines] or ["(no model dir has a train.log with a finished epoch)"]
+    curves += [""] + [f"![{Path(i).stem}]({i})" for i in curve_figs] + [""]
+    readme_path = outdir / "README.md"
+    write_atomic(readme_path, readme_path.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join(curves))
     return outdir / "README.md"

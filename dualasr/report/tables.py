@@ -1,7 +1,8 @@
 """Result rows (exp/results.json) and the paper's main table.
 
-A row is ``{lang, model, output, metric, test_set, seed, n, errors, ref_len, value}``; ``value`` is
-the error rate in %. The main table puts, for each language, output and metric, the SO model of that
+A row is ``{lang, model, output, metric, test_set, seed, decode, n, errors, ref_len, value}``;
+``value`` is the error rate in %, ``decode`` the decoding (``joint``: stage 8's CTC/attention search;
+``ctc_greedy``, ``att_greedy``: each branch alone, stage 9). The main table puts, for each language, output and metric, the SO model of that
 output (``so_surface`` or ``so_meaning``) beside every multi-output model (``do``, ``do_*``) and
 their difference. Several seeds give mean ± sd per cell.
 """
@@ -22,10 +23,25 @@ OUTPUT_ORDER = ("surface", "meaning")
 METRIC_ORDER = ("cer", "cer_space", "wer")
 
 
+DECODES = ("joint", "ctc_greedy", "att_greedy")
+BRANCH_TITLE = "Each branch alone: error rates (%) of the joint decoding, CTC greedy and attention greedy"
+DECODE_NAMES = {"joint": "joint", "ctc_greedy": "CTC greedy", "att_greedy": "attention greedy"}
+
+
 def gather(expdir: Path) -> List[dict]:
+    """The rows of stage 8's joint decoding."""
     rows = []
     for f in sorted(Path(expdir).glob("*/decode_*/score_*/score.json")):
-        rows.extend(json.loads(f.read_text(encoding="utf-8")))
+        rows.extend({"decode": "joint", **r} for r in json.loads(f.read_text(encoding="utf-8")))
+    return rows
+
+
+def gather_branches(expdir: Path) -> List[dict]:
+    """The rows of the CTC-only and attention-only greedy decodings (``<decode dir>/<mode>/score_*``)."""
+    rows = []
+    for mode in DECODES[1:]:
+        for f in sorted(Path(expdir).glob(f"*/decode_*/{mode}/score_*/score.json")):
+            rows.extend(json.loads(f.read_text(encoding="utf-8")))
     return rows
 
 
@@ -89,13 +105,30 @@ def main_table(rows: List[dict]) -> List[Dict[str, str]]:
     return table
 
 
+def branch_table(rows: List[dict]) -> List[Dict[str, str]]:
+    """Per language, model, output and metric: the joint decode beside each branch decoded alone."""
+    table = []
+    models = sorted({r["model"] for r in rows}, key=lambda m: (not m.startswith("so_"), m != "do", m))
+    for lang in _order({r["lang"] for r in rows}, LANG_ORDER):
+        for model in models:
+            mrows = [r for r in rows if (r["lang"], r["model"]) == (lang, model)]
+            for output in _order({r["output"] for r in mrows}, OUTPUT_ORDER):
+                for metric in _order({r["metric"] for r in mrows if r["output"] == output}, METRIC_ORDER):
+                    line = {"lang": lang, "model": model, "output": output, "metric": metric}
+                    for d in DECODES:
+                        sel = [r for r in mrows if r.get("decode", "joint") == d]
+                        line[DECODE_NAMES[d]] = fmt(cell_values(sel, lang, model, output, metric))
+                    table.append(line)
+    return table
+
+
 def to_markdown(table: List[Dict[str, str]], title: Optional[str] = None) -> str:
     if not table:
         return (f"## {title}\n\n" if title else "") + "(no results)\n"
     cols = list(table[0].keys())
     out = [f"## {title}\n"] if title else []
     out.append("| " + " | ".join(cols) + " |")
-    out.append("|" + "|".join("---" if c in ("lang", "output", "metric") else "---:" for c in cols) + "|")
+    out.append("|" + "|".join("---" if c in ("lang", "model", "output", "metric") else "---:" for c in cols) + "|")
     for line in table:
         out.append("| " + " | ".join(line.get(c, "–") for c in cols) + " |")
     return "\n".join(out) + "\n"

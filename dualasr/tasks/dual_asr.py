@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
 import unicodedata
+from pathlib import Path
 from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -36,6 +38,25 @@ from espnet2.utils.types import int_or_none, str2bool, str_or_none
 
 from dualasr import OUTPUTS
 from dualasr.models.dual_model import DualASRModel
+from dualasr.train.pcgrad import PCGradTrainer
+
+
+def resolve_model_paths(conf: dict, config_file: Path | str) -> dict:
+    """The files a model needs to load (CMVN stats, token lists, bpe models: the files a packed model
+    holds, ``dualasr.packed``), made absolute with the packer's rule: a relative path is taken
+    relative to the working directory, else to the model directory. The recipe records absolute
+    paths; this serves older model dirs and hand-edited ones."""
+    from dualasr.packed import _config_files, find_config_file
+
+    conf = {k: dict(v) if isinstance(v, dict) else v for k, v in conf.items()}
+    for keys, value in _config_files(conf):
+        found = find_config_file(value, Path(config_file))
+        if found is not None:
+            target = conf
+            for k in keys[:-1]:
+                target = target[k]
+            target[keys[-1]] = str(found.absolute())
+    return conf
 
 
 class DualTextPreprocessor(MutliTokenizerCommonPreprocessor):
@@ -80,6 +101,9 @@ class DualASRTask(AbsTask):
         group.add_argument("--init", type=lambda x: str_or_none(x.lower()), default=None,
                            choices=["chainer", "xavier_uniform", "xavier_normal", "kaiming_uniform",
                                     "kaiming_normal", "normal", None])
+        group.add_argument("--init_seed", type=int_or_none, default=None,
+                           help="draw the initial weights from this seed (training's randomness still comes "
+                                "from --seed); default: none, ESPnet's behaviour (the weights from --seed)")
         group.add_argument("--input_size", type=int_or_none, default=None,
                            help="feature dimension when the data loader gives features (no frontend)")
         group.add_argument("--ctc_conf", action=NestedDictAction, default=get_default_kwargs(CTC))
@@ -87,7 +111,11 @@ class DualASRTask(AbsTask):
                            default=dict(outputs=list(OUTPUTS), ctc_weight=0.3, lsm_weight=0.1,
                                         task_branch_layers=0),
                            help="DualASRModel options: outputs, output_weights, ctc_weight, lsm_weight, "
-                                "length_normalized_loss, task_branch_layers, report_cer, report_wer")
+                                "length_normalized_loss, task_branch_layers, report_cer, report_wer; the "
+                                "variants' knobs (hier_layer, hier_self_condition, adapter_layers, "
+                                "adapter_bottleneck, pcgrad, adv_private_layers, adv_weight, adv_grl_scale, "
+                                "adv_ortho_weight, sparse_layers, sparse_l1, sparse_tol) are documented in "
+                                "conf/model_kinds.yaml")
         group = parser.add_argument_group(description="Preprocess related")
         group.add_argument("--use_preprocessor", type=str2bool, default=True)
         group.add_argument("--token_type", type=str, default="char", choices=["char", "bpe", "word"])
@@ -96,6 +124,18 @@ class DualASRTask(AbsTask):
                            help="tokenize Hangul as jamo (Unicode NFD); hypotheses are recomposed (NFC)")
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
+
+    @classmethod
+    def main_worker(cls, args: argparse.Namespace):
+        # model_conf.pcgrad selects the PCGrad trainer; every other model trains with ESPnet's Trainer
+        if cls is DualASRTask and dict(args.model_conf or {}).get("pcgrad"):
+            return DualASRPCGradTask.main_worker(args)
+        super().main_worker(args)
+        # do_sparse: once training is done, how sparse each output's residual ended up (first rank only)
+        if (dict(args.model_conf or {}).get("sparse_layers") and not args.collect_stats
+                and (args.dist_rank or 0) == 0):
+            from dualasr.bin.residual_sparsity import write_sparsity
+            write_sparsity(Path(args.output_dir))
 
     @classmethod
     def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[
@@ -127,7 +167,32 @@ class DualASRTask(AbsTask):
         return tuple(f"text_{o}" for o in OUTPUTS)
 
     @classmethod
+    def build_model_from_file(cls, config_file=None, model_file=None, device: str = "cpu"):
+        """ESPnet's loader, with the paths in config.yaml resolved first (:func:`resolve_model_paths`),
+        so that a model loads whatever the working directory."""
+        import yaml
+
+        config_file = Path(config_file) if config_file is not None else Path(model_file).parent / "config.yaml"
+        with open(config_file, encoding="utf-8") as f:
+            conf = resolve_model_paths(yaml.safe_load(f), config_file)
+        with tempfile.TemporaryDirectory() as tmp:
+            resolved = Path(tmp) / "config.yaml"
+            resolved.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
+            return super().build_model_from_file(resolved, model_file, device)
+
+    @classmethod
     def build_model(cls, args: argparse.Namespace) -> DualASRModel:
+        init_seed = getattr(args, "init_seed", None)
+        if init_seed is None:
+            return cls._build_model(args)
+        # A forked RNG draws the initial weights, so the global RNG (seeded from --seed by ESPnet's
+        # main_worker) goes on to batching, dropout and specaug untouched by the init seed.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)
+            return cls._build_model(args)
+
+    @classmethod
+    def _build_model(cls, args: argparse.Namespace) -> DualASRModel:
         model_conf = dict(args.model_conf)
         outputs = list(model_conf.pop("outputs", OUTPUTS))
         token_lists = {}
@@ -162,3 +227,9 @@ class DualASRTask(AbsTask):
         if args.init is not None:
             initialize(model, args.init)
         return model
+
+
+class DualASRPCGradTask(DualASRTask):
+    """DualASRTask trained with :class:`dualasr.train.pcgrad.PCGradTrainer` (``model_conf.pcgrad: true``)."""
+
+    trainer = PCGradTrainer

@@ -9,7 +9,8 @@
 #   6 collect stats   ESPnet collect_stats mode: shape files for batching
 #   7 train           each model of --models, e.g. "so_surface so_meaning do do_branch"
 #   8 decode          each test set, model and output (a DO model encodes once for both)
-#   9 score           CER (and WER for en), per-utterance alignments, exp/results.{json,md}
+#   9 score           CER (and WER for en), per-utterance alignments, exp/results.{json,md}; also each
+#                     branch alone (CTC greedy, attention greedy decoding) beside the joint decode
 #  10 divergence      DO - SO by surface-meaning edit distance bins -> exp/analysis/divergence
 #  11 analysis        encoder CKA (exp/analysis/cka), cross-task decoders (exp/analysis/cross_decoder)
 #  12 report          tables, figures and README under exp/report
@@ -50,16 +51,19 @@ train_threads=$(nproc)  # CPU threads of one training job (torch intra-op; the l
 num_nodes=1            # > 1: train on several Slurm nodes (cmd_backend=slurm), ranks started by srun
 nproc_per_node=""      # srun ranks per node (default: ngpu, 1 on the CPU); when set, srun is used on one node too
 dist_backend=""        # torch.distributed backend (default: nccl with GPUs, gloo on the CPU)
-inference_config=conf/decode.yaml
+inference_config=decode.yaml  # stage 8: a path (with a /) is used as given; a bare name is looked up in conf/
 inference_args=""
 inference_model=valid.acc.ave.pth
 seeds=""               # e.g. "1 2 3": train every model once per seed (default: --seed alone)
+shared_init=false      # true: every model kind starts from the weights of --seed (default: each (kind, seed) its own)
+reference_seed=""      # e.g. 2: train so_surface once more with this seed (exp/so_surface_<lang>_refseed<k>), the CKA reference
 datadir=data
 dumpdir=dump
 expdir=exp
 divergence_bins="0,1-2,3-5,6-10,11+"  # stage 10: edit-distance bins
-analysis_max_utts=200  # stage 11: test utterances for the encoder CKA
+analysis_max_utts=200  # stage 11: test utterances for the encoder CKA (speaker-balanced, as swap_max_utts)
 swap_max_utts=100      # stage 11: test utterances for the decoder-state CKA and the decoder swap
+subset_seed=0          # stage 11: seed of the speaker-balanced analysis subsets
 
 . ./path.sh
 . ./cmd.sh
@@ -73,6 +77,14 @@ set_name() { if [ "$lang_suffix" = true ]; then echo "$1_$2"; else echo "$1"; fi
 conf_path() {
   if [ -f "conf/$1" ]; then echo "conf/$1"; elif [ -f "$DUALASR_ROOT/conf/$1" ]; then echo "$DUALASR_ROOT/conf/$1";
   else log "no config $1 in conf/ or $DUALASR_ROOT/conf/"; exit 1; fi
+}
+# decode_conf -> the decode config: --inference_config as given when it is a path (has a /), else conf_path NAME
+decode_conf() {
+  case "$inference_config" in
+    */*) [ -f "$inference_config" ] || { log "--inference_config $inference_config: no such file"; exit 1; }
+         echo "$inference_config" ;;
+    *) conf_path "$inference_config" ;;
+  esac
 }
 # done markers: a stage marks its work done only after it finished
 is_done() { [ "$force" != true ] && [ -f "$1" ]; }
@@ -124,18 +136,26 @@ if run_stage 2 "speed perturbation (${speed_perturb_factors:-none})"; then
 fi
 
 if run_stage 3 "features: 80-dim fbank + CMVN stats into $dumpdir/fbank/org"; then
+  todo=()
   for l in $langs; do
     for s in $(all_sets "$l"); do
-      out=$dumpdir/fbank/org/$s
-      if is_done "$dumpdir/.done/feats_$s"; then log "features of $s already done"; continue; fi
-      rm -rf "$out"; mkdir -p "$out/log"
-      ${train_cmd} JOB=1:"$nj" "$out/log/fbank.JOB.log" \
-        python -m dualasr.bin.make_fbank --data "$datadir/$s" --out "$out" --nj "$nj" --job JOB --fs "$fs"
-      python -m dualasr.bin.make_fbank --out "$out" --nj "$nj" --merge
-      for f in wav.scp utt2spk spk2utt text.surface text.meaning; do cp "$datadir/$s/$f" "$out/$f"; done
-      mark_done "$dumpdir/.done/feats_$s"
+      if is_done "$dumpdir/.done/feats_$s"; then log "features of $s already done"; else todo+=("$s"); fi
     done
   done
+  if [ ${#todo[@]} -gt 0 ]; then
+    # refuse to start when the features cannot fit (durations x 100 frames/s x 80 x 4 bytes + a margin)
+    python -m dualasr.bin.make_fbank --check_space "${todo[@]/#/$datadir/}" --out "$dumpdir"
+    for s in "${todo[@]}"; do rm -rf "$dumpdir/fbank/org/$s"; mkdir -p "$dumpdir/fbank/org/$s"; done
+    logdir=$dumpdir/fbank/org/log; mkdir -p "$logdir"
+    # one job array for every set: job J takes every nj-th utterance of each set
+    ${train_cmd} JOB=1:"$nj" "$logdir/fbank.JOB.log" python -m dualasr.bin.make_fbank \
+      --data "${todo[@]/#/$datadir/}" --out "${todo[@]/#/$dumpdir/fbank/org/}" --nj "$nj" --job JOB --fs "$fs"
+    python -m dualasr.bin.make_fbank --out "${todo[@]/#/$dumpdir/fbank/org/}" --nj "$nj" --merge
+    for s in "${todo[@]}"; do
+      for f in wav.scp utt2spk spk2utt text.surface text.meaning; do cp "$datadir/$s/$f" "$dumpdir/fbank/org/$s/$f"; done
+      mark_done "$dumpdir/.done/feats_$s"
+    done
+  fi
 fi
 
 if run_stage 4 "filter too-short (<$min_frames frames) and too-long (>$max_frames) utterances"; then
@@ -143,8 +163,9 @@ if run_stage 4 "filter too-short (<$min_frames frames) and too-long (>$max_frame
     for s in $(all_sets "$l"); do
       if is_done "$dumpdir/.done/filter_$s"; then log "filter of $s already done"; continue; fi
       if is_test_set "$s" "$l"; then
-        # test sets are scored whole: never filtered
-        rm -rf "$dumpdir/fbank/$s"; cp -r "$dumpdir/fbank/org/$s" "$dumpdir/fbank/$s"; rm -rf "$dumpdir/fbank/$s/log"
+        # test sets are scored whole: never filtered (feats.scp points into fbank/org: no ark copies)
+        rm -rf "$dumpdir/fbank/$s"; mkdir -p "$dumpdir/fbank/$s"
+        find "$dumpdir/fbank/org/$s" -maxdepth 1 -type f ! -name '*.ark' -exec cp {} "$dumpdir/fbank/$s/" \;
       else
         python -m dualasr.bin.filter_data --src "$dumpdir/fbank/org/$s" --dst "$dumpdir/fbank/$s" \
           --min_frames "$min_frames" --max_frames "$max_frames" $(jamo "$l" && echo --decompose_hangul)
@@ -168,6 +189,9 @@ fi
 
 # ---- model stages ----
 seed_list=${seeds:-$seed}
+# A model's config.yaml records the paths it was given (CMVN stats, token lists, bpe models, data): they
+# are passed absolute, so the model loads from any directory (analyses, report, inference).
+abs() { case $1 in /*) echo "$1";; *) echo "$PWD/$1";; esac; }
 # exp_name MODEL LANG SEED: one dir per trained model
 exp_name() {
   if [ -n "$seeds" ]; then echo "${1}_$2_seed$3"; else echo "${1}_$2"; fi
@@ -179,15 +203,15 @@ lang_args() {  # lang_args LANG: the part of --lang_train_args for LANG
 train_yaml() { if [ -n "$train_config" ]; then echo "$train_config"; else conf_path "train_${size}.yaml"; fi; }
 # data_args PREFIX SET LANG OUTPUTS...: --{train,valid}_data_path_and_name_and_type for features + texts
 data_args() {
-  local prefix=$1 d=$dumpdir/fbank/$2 o; shift 3
+  local prefix=$1 d; d=$(abs "$dumpdir/fbank/$2"); shift 3; local o
   echo "--${prefix}_data_path_and_name_and_type $d/feats.scp,speech,kaldi_ark"
   for o in "$@"; do echo "--${prefix}_data_path_and_name_and_type $d/text.$o,text_$o,text"; done
 }
 token_args() {  # token_args LANG OUTPUTS...: token lists (+ sentencepiece models, + jamo) of those outputs
   local l=$1 o; shift
   for o in "$@"; do
-    echo "--token_list_$o $(tokens_of "$l" "$o")/tokens.txt"
-    [ "$token_type" = char ] || echo "--bpemodel_$o $(tokens_of "$l" "$o")/bpe.model"
+    echo "--token_list_$o $(abs "$(tokens_of "$l" "$o")")/tokens.txt"
+    [ "$token_type" = char ] || echo "--bpemodel_$o $(abs "$(tokens_of "$l" "$o")")/bpe.model"
   done
   if jamo "$l"; then echo "--decompose_hangul true"; fi
 }
@@ -222,6 +246,13 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     dist_args=(--ngpu "$(( ngpu > 0 ? 1 : 0 ))" --multiprocessing_distributed false --dist_backend "$dist_backend")
     log "distributed training: $num_nodes node(s) x $nproc rank(s), backend $dist_backend"
   fi
+  # (model, seed, dir) to train: every model of --models per seed, and the CKA reference (--reference_seed)
+  jobs=()
+  for m in $models; do for s in $seed_list; do jobs+=("$m $s"); done; done
+  [ -z "$reference_seed" ] || jobs+=("so_surface $reference_seed ref")
+  job_dir() {  # job_dir LANG MODEL SEED REF
+    if [ -n "$4" ]; then echo "$expdir/so_surface_${1}_refseed$3"; else echo "$expdir/$(exp_name "$2" "$1" "$3")"; fi
+  }
   # Progress: beside each job, dualasr.bin.train_progress reads its train.log and prints an estimate of
   # the stage's remaining time (measured on the job's first steps), then a progress line a minute.
   epochs_of() {  # epochs_of LANG: --max_epoch of --train_args / --lang_train_args, else the config's
@@ -230,53 +261,57 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     echo "${e:-1}"
   }
   frames_of() { awk -F'[ ,]' '{s += $2} END {print s + 0}' "$expdir/stats_$1/train/speech_shape"; }
-  train_jobs=()  # lang:model:seed:outputs of every job not yet trained, in training order
+  pending=()  # lang:outputs of every job not yet trained, in training order
   for l in $langs; do
-    for m in $models; do
-      n_out=$(eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m")"; set -- $outputs; echo $#)
-      for s in $seed_list; do
-        is_done "$expdir/$(exp_name "$m" "$l" "$s")/.done_train" || train_jobs+=("$l:$m:$s:$n_out")
-      done
+    for job in "${jobs[@]}"; do
+      read -r m s ref <<< "$job"
+      is_done "$(job_dir "$l" "$m" "$s" "$ref")/.done_train" && continue
+      n_out=$(eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m" --seed "$s" --shared_init "$shared_init")"; set -- $outputs; echo $#)
+      pending+=("$l:$n_out")
     done
   done
   job_index=0
   for l in $langs; do
     tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
-    for m in $models; do
-      eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m")"
-      for s in $seed_list; do
-        dir=$expdir/$(exp_name "$m" "$l" "$s")
-        if is_done "$dir/.done_train"; then log "$dir already trained"; continue; fi
-        later=(); for j in "${train_jobs[@]:$(( job_index + 1 ))}"; do
-          IFS=: read -r jl _ _ jo <<< "$j"; later+=("$jl:$jo:$(frames_of "$jl"):$(epochs_of "$jl")")
-        done
-        job_index=$(( job_index + 1 ))
-        mkdir -p "$dir"
-        shapes=""
-        for o in speech $(for x in $outputs; do echo "text_$x"; done); do
-          shapes+=" --train_shape_file $expdir/stats_$l/train/${o}_shape --valid_shape_file $expdir/stats_$l/valid/${o}_shape"
-        done
-        log "training $dir (outputs: $outputs; log: $dir/train.log)"
-        set -- $outputs
-        python -m dualasr.bin.train_progress --dir "$dir" --pid $$ --frames "$(frames_of "$l")" --outputs $# \
-          --later "${later[@]}" &
-        progress_pid=$!
-        # shellcheck disable=SC2086
-        ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
-          --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$dumpdir/fbank/$tr/cmvn.npz" \
-          --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(token_args "$l" $outputs) \
-          $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
-          --seed "$s" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
-        kill "$progress_pid" 2>/dev/null || true; wait "$progress_pid" 2>/dev/null || true
-        [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
-        mark_done "$dir/.done_train"
+    for job in "${jobs[@]}"; do
+      read -r m s ref <<< "$job"
+      # initial weights: from an init seed derived from (kind, seed), unless --shared_init true
+      eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m" --seed "$s" --shared_init "$shared_init")"
+      dir=$(job_dir "$l" "$m" "$s" "$ref")
+      if is_done "$dir/.done_train"; then log "$dir already trained"; continue; fi
+      later=(); for j in "${pending[@]:$(( job_index + 1 ))}"; do
+        later+=("${j%%:*}:${j#*:}:$(frames_of "${j%%:*}"):$(epochs_of "${j%%:*}")")
       done
+      job_index=$(( job_index + 1 ))
+      mkdir -p "$dir"
+      shapes=""
+      for o in speech $(for x in $outputs; do echo "text_$x"; done); do
+        shapes+=" --train_shape_file $(abs "$expdir/stats_$l/train/${o}_shape") --valid_shape_file $(abs "$expdir/stats_$l/valid/${o}_shape")"
+      done
+      # a kill while ESPnet wrote its end-of-epoch files leaves them unreadable: repair before --resume
+      [ ! -f "$dir/checkpoint.pth" ] || python -m dualasr.bin.repair_checkpoint "$dir"
+      log "training $dir (outputs: $outputs; log: $dir/train.log)"
+      set -- $outputs
+      python -m dualasr.bin.train_progress --dir "$dir" --pid $$ --frames "$(frames_of "$l")" --outputs $# \
+        --later "${later[@]}" &
+      progress_pid=$!
+      # shellcheck disable=SC2086
+      ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
+        --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")" \
+        --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(token_args "$l" $outputs) \
+        $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
+        --seed "$s" "${init_args[@]}" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
+      kill "$progress_pid" 2>/dev/null || true; wait "$progress_pid" 2>/dev/null || true
+      [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
+      mark_done "$dir/.done_train"
     done
   done
 fi
 
 if run_stage 8 "decode: each test set, model and output"; then
   decode_ngpu=$(( ngpu > 0 ? 1 : 0 ))  # one GPU per decoding job, whatever training used
+  decode_conf=$(decode_conf)
+  log "decode config: $decode_conf"
   for l in $langs; do
     for m in $models; do
       for s in $seed_list; do
@@ -284,18 +319,25 @@ if run_stage 8 "decode: each test set, model and output"; then
         for t in $test_sets; do
           ts=$(set_name "$t" "$l"); ddir=$dir/decode_$ts
           if is_done "$ddir/.done_decode"; then log "$ddir already decoded"; continue; fi
-          rm -rf "$ddir"; mkdir -p "$ddir/logdir"
+          # a decode left by a killed run resumes: each job skips the utterances it already wrote
+          # (--force true starts over)
+          if [ "$force" = true ]; then rm -rf "$ddir"; fi
+          mkdir -p "$ddir/logdir"
           n=$(wc -l < "$dumpdir/fbank/$ts/feats.scp"); j=$(( nj < n ? nj : n ))
           for i in $(seq "$j"); do
             awk -v n="$j" -v i="$i" '(NR - 1) % n == i - 1 {print $1}' "$dumpdir/fbank/$ts/feats.scp" > "$ddir/logdir/keys.$i"
           done
           ${decode_cmd} --gpu "$decode_ngpu" JOB=1:"$j" "$ddir/logdir/decode.JOB.log" python -m dualasr.bin.dual_asr_inference \
             --config "$dir/config.yaml" --model_file "$dir/$inference_model" --ngpu "$decode_ngpu" \
-            --inference_config "$(conf_path "$(basename "$inference_config")")" $inference_args \
+            --inference_config "$decode_conf" $inference_args \
             --data "$dumpdir/fbank/$ts/feats.scp" --key_file "$ddir/logdir/keys.JOB" --output_dir "$ddir/logdir/output.JOB"
+          # merge only when every job finished (each marks its output dir .done at its end)
+          for i in $(seq "$j"); do
+            [ -f "$ddir/logdir/output.$i/.done" ] || { log "$ddir: decode job $i did not finish (see $ddir/logdir/decode.$i.log)"; exit 1; }
+          done
           for o in surface meaning; do
             [ -f "$ddir/logdir/output.1/text.$o" ] || continue
-            cat "$ddir"/logdir/output.*/"text.$o" | LC_ALL=C sort > "$ddir/.text.$o.tmp" && mv "$ddir/.text.$o.tmp" "$ddir/text.$o"
+            cat $(seq -f "$ddir/logdir/output.%g/text.$o" "$j") | LC_ALL=C sort > "$ddir/.text.$o.tmp" && mv "$ddir/.text.$o.tmp" "$ddir/text.$o"
           done
           mark_done "$ddir/.done_decode"
         done
@@ -304,15 +346,32 @@ if run_stage 8 "decode: each test set, model and output"; then
   done
 fi
 
-if run_stage 9 "score: CER (and WER for en) per output; exp/results.{json,md}"; then
+if run_stage 9 "score: CER (and WER for en) per output, joint and each branch alone; exp/results.{json,md}"; then
+  for l in $langs; do
+    for t in $test_sets; do  # CTC-only and attention-only greedy decoding: one process per test set
+      ts=$(set_name "$t" "$l"); todo=()
+      for m in $models; do for s in $seed_list; do
+        dir=$expdir/$(exp_name "$m" "$l" "$s")
+        is_done "$dir/decode_$ts/.done_greedy" || todo+=(--model_dir "$dir")
+      done; done
+      [ ${#todo[@]} -gt 0 ] || { log "greedy decoding of $ts already done"; continue; }
+      ${decode_cmd} "$expdir/greedy_$ts.log" python -m dualasr.bin.greedy_decode "${todo[@]}" \
+        --data "$dumpdir/fbank/$ts/feats.scp" --inference_config "$(decode_conf)" \
+        --inference_model "$inference_model"
+      for ((i = 1; i < ${#todo[@]}; i += 2)); do mark_done "${todo[i]}/decode_$ts/.done_greedy"; done
+    done
+  done
   for l in $langs; do
     for m in $models; do
       for s in $seed_list; do
         dir=$expdir/$(exp_name "$m" "$l" "$s")
         for t in $test_sets; do
           ts=$(set_name "$t" "$l")
-          python -m dualasr.bin.score --ref_dir "$dumpdir/fbank/$ts" --decode_dir "$dir/decode_$ts" \
-            --lang "$l" --model "$m" $( [ -n "$seeds" ] && echo "--seed $s" )
+          for mode in joint ctc_greedy att_greedy; do
+            if [ "$mode" = joint ]; then d=$dir/decode_$ts; else d=$dir/decode_$ts/$mode; fi
+            python -m dualasr.bin.score --ref_dir "$dumpdir/fbank/$ts" --decode_dir "$d" --decode "$mode" \
+              --lang "$l" --model "$m" $( [ -n "$seeds" ] && echo "--seed $s" )
+          done
         done
       done
     done
@@ -336,19 +395,29 @@ if run_stage 10 "divergence: DO - SO by surface-meaning edit distance ($divergen
       --bins "$divergence_bins" --outdir "$expdir/analysis/divergence"
     mark_done "$expdir/.done/divergence"
   fi
+  for m in $models; do  # every other dual model (do_branch, do_hier, ...): its own bins, for the variants figure
+    case $m in do_*) ;; *) continue;; esac
+    if is_done "$expdir/.done/divergence_$m" || ! analysis_models_trained; then continue; fi
+    python -m dualasr.bin.analyze_divergence --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
+      --bins "$divergence_bins" --do_model "$m" --outdir "$expdir/analysis/divergence/models/$m"
+    mark_done "$expdir/.done/divergence_$m"
+  done
 fi
 
 if run_stage 11 "analysis: encoder CKA and cross-task decoders"; then
   if is_done "$expdir/.done/cka"; then log "encoder CKA already done ($expdir/analysis/cka)"
   elif analysis_models_trained; then
     python -m dualasr.bin.analyze_cka --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
-      --max_utts "$analysis_max_utts" --inference_model "$inference_model" --outdir "$expdir/analysis/cka"
+      --max_utts "$analysis_max_utts" --subset_seed "$subset_seed" --inference_model "$inference_model" \
+      --outdir "$expdir/analysis/cka"
     mark_done "$expdir/.done/cka"
   fi
   if is_done "$expdir/.done/cross_decoder"; then log "cross-decoder analysis already done ($expdir/analysis/cross_decoder)"
   elif analysis_models_trained; then
     python -m dualasr.bin.analyze_cross_decoder --expdir "$expdir" --dumpdir "$dumpdir/fbank" $(lang_set_args) \
-      --max_utts "$swap_max_utts" --inference_model "$inference_model" --outdir "$expdir/analysis/cross_decoder"
+      --max_utts "$swap_max_utts" --subset_seed "$subset_seed" --inference_model "$inference_model" \
+      --inference_config "$(decode_conf)" $inference_args \
+      --outdir "$expdir/analysis/cross_decoder"
     mark_done "$expdir/.done/cross_decoder"
   fi
 fi
@@ -374,7 +443,7 @@ if run_stage 13 "pack: each model into $expdir/<model>_<lang>/packed/<model>_<la
     done
     [ ${#dirs[@]} -gt 0 ] || continue
     python -m dualasr.bin.pack_model --lang "$l" --fs "$fs" --model_file "$inference_model" \
-      --inference_config "$(conf_path "$(basename "$inference_config")")" "${dirs[@]}"
+      --inference_config "$(decode_conf)" "${dirs[@]}"
     for dir in "${dirs[@]}"; do mark_done "$dir/.done_pack"; done
   done
 fi

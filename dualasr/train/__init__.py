@@ -1,0 +1,1 @@
+"""Training extensions on ESPnet's trainer."""
