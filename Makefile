@@ -31,6 +31,7 @@ test: install
 bench: install
 	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang en
 	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang ko
+	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang en --no_train --decode_modes ctc_rescore --decode_batch_size 16
 
 clean-demo:
 	rm -rf $(DEMO)/data $(DEMO)/dump $(DEMO)/exp $(DEMO)/exp_paper $(DEMO)/wav

@@ -94,7 +94,7 @@ def load_state(path: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_kill_training_mid_epoch(tiny_recipe, tmp_path, monkeypatch):
+def test_kill_training_mid_epoch_and_decoding(tiny_recipe, tmp_path, monkeypatch):
     clean = copy_recipe(tiny_recipe, tmp_path / "clean" / "asr1")
     run_recipe(clean, *TRAIN)
 
@@ -114,6 +114,22 @@ def test_kill_training_mid_epoch(tiny_recipe, tmp_path, monkeypatch):
         assert list(got) == list(want)
         for k in want:
             assert torch.equal(got[k], want[k]), f"{name}: {k} differs after the resume"
+
+    # Decoding killed once a job has written hypotheses: the re-run resumes from them and ends with
+    # the hypotheses of the uninterrupted run's decode (the models are identical).
+    decode = ("--stage", "8", "--stop_stage", "8")
+    run_recipe(clean, *decode, log_name="decode.log")
+    ddir = mdir / "decode_test_en"
+    hyps = ddir / "logdir" / "output.1" / "text.surface"
+    kill_when(rdir, decode, lambda: hyps.is_file() and hyps.read_text().count("\n") >= 1, "hypotheses")
+    written = hyps.read_text().count("\n")
+    assert not (ddir / ".done_decode").exists(), "the kill came after decoding"
+    run_recipe(rdir, *decode, log_name="decode.log")
+    assert "already decoded, resuming" in (ddir / "logdir" / "decode.1.log").read_text()
+    for o in ("surface", "meaning"):
+        got = (ddir / f"text.{o}").read_text()
+        assert got == (clean / "exp/do_en/decode_test_en" / f"text.{o}").read_text(), o
+    assert 1 <= written < len(got.splitlines()) / 2, "the kill did not land mid-job"
 
     # Paths are resolved once: config.yaml records absolute paths, and the model loads from anywhere.
     conf = yaml.safe_load((mdir / "config.yaml").read_text())

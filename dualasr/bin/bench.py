@@ -110,6 +110,8 @@ def main(argv=None) -> int:
     p.add_argument("--inference_config", type=Path, default=None,
                    help="default: the recipe's conf/decode.yaml, else the shared one")
     p.add_argument("--no_train", action="store_true", help="skip (a) and (b)")
+    p.add_argument("--decode_batch_size", type=int, default=None,
+                   help="utterances per ctc_rescore batch (default: the decode config's batch_size)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: as set by OMP_NUM_THREADS)")
     a = p.parse_args(argv)
     if a.threads:
@@ -171,8 +173,11 @@ def main(argv=None) -> int:
         (c for c in (a.recipe_dir / "conf/decode.yaml", Path(__file__).parents[2] / "conf/decode.yaml") if c.is_file()),
         None)
     dconf = load_decode_config(str(dconf_path) if dconf_path else None)
+    if a.decode_batch_size:
+        dconf["batch_size"] = a.decode_batch_size
     batch_size = int(dconf.get("batch_size", 16))
-    bench_line += f"; {len(utts)} test utterances ({audio_s:.0f} s) decoded, beam {dconf.get('beam_size', 4)}"
+    bench_line += (f"; {len(utts)} test utterances ({audio_s:.0f} s) decoded, beam {dconf.get('beam_size', 4)}, "
+                   f"ctc_rescore batches of {batch_size}")
     order = sorted(range(len(utts)), key=lambda i: -utts[i].shape[0])  # batches of similar lengths
 
     def decode(s2t) -> List[Dict[str, str]]:
