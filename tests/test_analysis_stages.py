@@ -152,6 +152,56 @@ def test_report_files_and_rerun_is_noop(recipe):
         assert what in recipe["again"]
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_train_log_parse_and_training_curves(recipe, lang):
+    """ESPnet's train.log of every model gives max_epoch validation points at rising wall times, and the
+    report draws them (section 5: one sentence per model dir, one figure)."""
+    from dualasr.report.trainlog import max_epoch, parse_train_log
+
+    rdir = recipe["dir"]
+    readme = (rdir / "exp" / "report" / "README.md").read_text(encoding="utf-8")
+    assert "## 6. Training curves" in readme and (rdir / "exp" / "report" / "figures" / "training" / "curves.png").is_file()
+    for model in ("so_surface", "so_meaning", "do", "do_branch"):
+        d = rdir / "exp" / f"{model}_{lang}"
+        log = parse_train_log(d / "train.log")
+        outputs = ("surface", "meaning") if model.startswith("do") else (model[3:],)
+        assert [e.epoch for e in log.epochs] == list(range(1, max_epoch(d) + 1))
+        assert all(a.seconds < b.seconds for a, b in zip(log.epochs, log.epochs[1:]))
+        assert log.n_batch and all(e.total_count == e.epoch * log.n_batch for e in log.epochs)
+        for e in log.epochs:
+            assert {f"acc_{o}" for o in outputs} | {f"cer_ctc_{o}" for o in outputs} <= set(e.valid)
+            assert all(0.0 <= e.valid[f"acc_{o}"] <= 1.0 for o in outputs)
+        assert sum(line.startswith(f"- {d.name}: {len(log.epochs)} epochs in") for line in readme.splitlines()) == 1
+
+
+def test_train_progress_on_a_real_log(recipe, tmp_path):
+    """train_progress on a finished model's train.log: the stage estimate (this model's rest is 0; the later
+    job of twice the frames and 2 outputs costs 2 x DO_COST x this model's measured time), then progress."""
+    import subprocess
+    import sys
+
+    from dualasr.bin.train_progress import DO_COST, points, speed
+    from dualasr.report.trainlog import parse_train_log
+
+    d = recipe["dir"] / "exp" / "so_surface_en"
+    log = parse_train_log(d / "train.log")
+    s = speed(log)
+    assert s and s > 0 and len(points(log)) >= 2
+    waiter = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(4)"])
+    proc = subprocess.run([sys.executable, "-m", "dualasr.bin.train_progress", "--dir", str(d), "--pid", str(waiter.pid),
+                           "--frames", "1000", "--outputs", "1", "--later", "en:2:2000:3", "--poll", "1", "--every", "0"],
+                          capture_output=True, text=True, timeout=60)
+    waiter.wait()
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    est = [line for line in lines if line.startswith("[estimate] so_surface_en:")]
+    assert len(est) == 1 and "about 0.0 min left for it" in est[0]
+    want = s * log.n_batch * 2 * 3 * DO_COST / 60  # per SO frame-epoch x 2000 frames/1000 x 3 epochs x DO cost
+    assert f"{want:.1f} min for the training stage" in est[0]
+    assert any(line.startswith("[progress] so_surface_en: epoch") for line in lines)
+    bad = subprocess.run([sys.executable, "-m", "dualasr.bin.train_progress", "--dir", str(d), "--pid", "1",
+                          "--later", "en:x:1:1"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--later 'en:x:1:1': expected lang:outputs:train_frames:epochs" in bad.stderr
 def _utt_errors(path):
     rows = read_kaldi_map(path)
     rows.pop("uttid", None)  # the header line

@@ -219,6 +219,14 @@ def test_korean_single_seed(tmp_path):
             assert main[(o, "cer")][col] == f"{100 * jiwer.cer(refs, [h[u] for u in sorted(KO_REFS)]):.2f}"
     sig = _csv(exp / "report" / "significance.csv")
     assert {r["seeds"] for r in sig} == {"1"} and len(sig) == 4
+    # one seed: every DO − SO says it is a single run, and no sentence calls it an effect
+    assert all(r["DO − SO"].endswith("(1 run)") for r in main.values())
+    readme = (exp / "report" / "README.md").read_text(encoding="utf-8")
+    sentences = [line for line in readme.splitlines() if line.startswith("- ")]
+    assert sum("In a single run (one seed) in ko" in line for line in sentences) == 2
+    assert sum("(a single run of each model, one seed)" in line for line in sentences) == 2
+    assert not any(w in readme for w in ("DO raises", "DO lowers", "DO leaves"))
+    assert "one seed: each DO − SO is the difference of two single runs" in (exp / "report" / "tables.md").read_text(encoding="utf-8")
 
 
 def test_branch_table_and_reference_sentences():

@@ -11,8 +11,10 @@ import pytest
 import soundfile as sf
 
 from dualasr.data.datadir import DATA_FILES, read_data_dir, read_kaldi_map
-from dualasr.synth.corpus import SIZES, build, distance, plan_corpus
+from dualasr.analysis.divergence import DEFAULT_BINS, parse_bins
+from dualasr.synth.corpus import SIZES, TEST_BINS, build, distance, plan_corpus
 from dualasr.synth.rules_ko import standard_pronunciation
+from dualasr.synth.sentences import _ko_plain
 
 LANGS = ("ko", "en")
 SETS = ("train", "dev", "test")
@@ -154,9 +156,10 @@ def test_synthesis_failure_is_one_line(tmp_path):
 def test_default_size_plan(lang):
     """The default size meets the corpus' targets (planned texts only; no audio)."""
     plan = plan_corpus(lang, "default", 1)
-    assert len(plan["train"]) >= 2000 and 100 <= len(plan["test"]) <= 200
+    assert len(plan["train"]) >= 2000 and len(plan["test"]) == 200
     sentences = {u.meaning for utts in plan.values() for u in utts}
     assert len(sentences) >= 400 and len(sentences) == sum(SIZES["default"].sentences)
+    assert _bin_counts(lang, plan["test"]) == [40] * 5  # the goal: >= 40 per divergence bin
     utts = [u for utts in plan.values() for u in utts]
     dists = [distance(lang, u.surface, u.meaning) for u in utts]
     assert sum(d > 0 for d in dists) > 0.5 * len(utts) and max(dists) > 10 and min(dists) == 0
@@ -164,3 +167,41 @@ def test_default_size_plan(lang):
         assert 3 <= len(u.meaning.split()) <= 7
         if lang == "en":
             assert u.meaning == u.meaning.lower() and all(c.isalpha() or c == " " for c in u.meaning)
+
+
+def _bin_counts(lang, utts):
+    """Utterances per divergence bin (the analysis' default bins)."""
+    bins = parse_bins(DEFAULT_BINS)
+    return [sum(distance(lang, u.surface, u.meaning) in b for u in utts) for b in bins]
+
+
+def test_test_bins_are_the_analysis_bins():
+    assert [(b.lo, b.hi) for b in parse_bins(DEFAULT_BINS)] == list(TEST_BINS)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("size,per_bin", [("tiny", 2), ("small", 12)])
+def test_test_set_fills_every_bin(lang, size, per_bin):
+    """The test set holds an equal share of utterances in every distance bin; sets stay disjoint."""
+    plan = plan_corpus(lang, size, 3)
+    assert _bin_counts(lang, plan["test"]) == [per_bin] * 5
+    assert len(plan["test"]) == SIZES[size].sentences[2]
+    sents = [{u.meaning for u in plan[s]} for s in SETS]
+    spks = [{u.spk for u in plan[s]} for s in SETS]
+    for a in range(3):
+        for b in range(a + 1, 3):
+            assert not sents[a] & sents[b] and not spks[a] & spks[b]
+    assert len(sents[2]) == len(plan["test"])  # one utterance per test sentence
+    for u in plan["test"]:  # the recorded rate gives the surface's distance bin from an error-free start
+        assert u.rate == 0.0 or 0.0 < u.rate <= 1.0
+
+
+def test_korean_plain_sentences_are_pronounced_as_written():
+    """Distance 0 is reachable in Korean: the plain template's sentences fire no standard rule."""
+    import random
+    rng = random.Random(5)
+    for _ in range(200):
+        s = _ko_plain(rng)
+        assert standard_pronunciation(s) == s
+    plan = plan_corpus("ko", "default", 1)
+    assert sum(distance("ko", u.surface, u.meaning) == 0 for u in plan["train"]) >= 40

@@ -95,3 +95,34 @@ def swap_bars(path: Path | str, rows: Sequence[Dict[str, object]], title: str,
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     save(fig, path)
+
+
+def training_curves(path: Path | str, series: Mapping[Tuple[str, str], Tuple[List[float], Dict[str, List[float]]]],
+                    title: str = "Validation during training") -> None:
+    """Validation values against wall-clock minutes: one column per language, one row per kind of value
+    (CTC greedy CER, attention accuracy), one line per model dir and output.
+
+    ``series[(lang, model_dir_name)] = (minutes at each epoch's end, {valid key: values})``, the keys as
+    ESPnet logs them (``cer_ctc_surface``, ``acc_meaning``, ...)."""
+    plt = _plt()
+    langs = list(dict.fromkeys(lang for lang, _ in series))
+    rows = [("cer_ctc_", "valid CER, CTC greedy"), ("acc_", "valid accuracy, attention (teacher-forced)")]
+    fig, axes = plt.subplots(len(rows), len(langs), figsize=(5.5 * len(langs), 7.0), squeeze=False)
+    for col, lang in enumerate(langs):
+        for row, (prefix, label) in enumerate(rows):
+            ax = axes[row][col]
+            for (lg, name), (minutes, values) in series.items():
+                if lg != lang:
+                    continue
+                for key, ys in values.items():
+                    if key.startswith(prefix) and len(ys) == len(minutes):
+                        ax.plot(minutes, ys, marker="o", markersize=3, label=f"{name} {key[len(prefix):]}")
+            ax.set_xlabel("wall-clock minutes since the job started")
+            ax.set_ylabel(label)
+            ax.set_title(f"{lang}", fontsize=9)
+            ax.grid(alpha=0.3)
+            if ax.lines:
+                ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    save(fig, path)

@@ -98,6 +98,10 @@ def significance(expdir: Path, lang_sets: Sequence[Tuple[str, str]], metrics: Di
     return rows
 
 
+def _higher(delta: float) -> str:
+    return "higher" if delta > 0 else "lower"
+
+
 def _change(delta: float) -> str:
     if abs(delta) < 0.005:
         return "leaves"
@@ -117,18 +121,28 @@ def sentences_main(results: List[dict], sig: List[Dict[str, object]], do_model: 
         if not so or not do:
             continue
         delta = float(np.mean(do) - np.mean(so))
-        s = (f"DO {_change(delta)} {o} {METRIC_NAMES[metric]} {'unchanged' if _change(delta) == 'leaves' else f'by {abs(delta):.2f} points'}"
-             f" in {lang} (SO {line['SO']} %, DO {line['DO']} %")
+        if len(so) == 1 and len(do) == 1:  # one run each: a difference, not an effect
+            s = (f"In a single run (one seed) in {lang}, DO's {o} {METRIC_NAMES[metric]} is "
+                 f"{'the same as' if _change(delta) == 'leaves' else f'{abs(delta):.2f} points {_higher(delta)} than'}"
+                 f" SO's (SO {line['SO']} %, DO {line['DO']} %")
+        else:
+            s = (f"DO {_change(delta)} {o} {METRIC_NAMES[metric]} {'unchanged' if _change(delta) == 'leaves' else f'by {abs(delta):.2f} points'}"
+                 f" in {lang} over {len(do)} seeds (SO {line['SO']} %, DO {line['DO']} %")
         for r in sig:
             if (r["lang"], r["output"], r["metric"]) == (lang, o, metric):
                 s += f"; paired bootstrap p = {r['p_value']}, 95 % CI [{r['ci_low']}, {r['ci_high']}]"
-        out.append(s + ").")
+        s += ")."
+        if len(so) == 1 and len(do) == 1:
+            s += (" The bootstrap resamples utterances, not training runs: a second seed can move the "
+                  "difference by as much, so it is no finding until several seeds (`--seeds`, `make paper`) agree.")
+        out.append(s)
     return out
 
 
-def sentences_divergence(bins: List[Dict[str, str]], corr: List[Dict[str, str]]) -> List[str]:
+def sentences_divergence(bins: List[Dict[str, str]], corr: List[Dict[str, str]], seeds: int = 1) -> List[str]:
     """Per language and output (character distance, or phones): the gap at the first and last
-    non-empty bin, and ρ; each sentence names the distance (canonical–perceived or surface–meaning)."""
+    non-empty bin, and ρ; each sentence names the distance (canonical–perceived or surface–meaning).
+    With ``seeds`` == 1 each sentence says that its gaps come from a single run."""
     out = []
     first_unit = ("char", "phone")
     for lang, o in dict.fromkeys((r["lang"], r["output"]) for r in bins if r["unit"] in first_unit):
@@ -149,6 +163,8 @@ def sentences_divergence(bins: List[Dict[str, str]], corr: List[Dict[str, str]])
                     s += "; Spearman ρ is undefined (distance or per-utterance gap constant, or under 3 utterances)"
                 else:
                     s += f"; Spearman ρ between distance and the per-utterance gap is {float(c['rho']):.2f} (p = {c['p_value']})"
+        if seeds == 1:
+            s += " (a single run of each model, one seed)"
         out.append(s + ".")
     return out
 
@@ -248,6 +264,38 @@ def sentences_cross(swap: List[Dict[str, str]], dec: List[Dict[str, str]],
     return out
 
 
+def training_curves(expdir: Path, results: List[dict], outdir: Path) -> Tuple[List[str], List[str]]:
+    """The figure of validation values against wall time of every trained model (from each model dir's
+    ESPnet train.log), and one sentence per model dir on where its last epoch left it."""
+    from dualasr.report.figures import training_curves as plot
+    from dualasr.report.trainlog import parse_train_log
+
+    series, lines = {}, []
+    for lang, model in dict.fromkeys((r["lang"], r["model"]) for r in results):
+        for _seed, d in model_dirs(expdir, model, lang):
+            log = parse_train_log(d / "train.log")
+            if not log.epochs:
+                continue
+            keys = [k for k in log.epochs[-1].valid if k.startswith(("cer_ctc_", "acc_"))]
+            series[(lang, d.name)] = ([e.seconds / 60 for e in log.epochs],
+                                      {k: [e.valid.get(k, float("nan")) for e in log.epochs] for k in keys})
+            first, last = log.epochs[0], log.epochs[-1]
+            parts = []
+            for k in sorted(k for k in keys if k.startswith("cer_ctc_")):
+                prev = log.epochs[-2].valid.get(k) if len(log.epochs) > 1 else None
+                s = f"CTC CER on {k[len('cer_ctc_'):]} {100 * first.valid[k]:.1f} % → {100 * last.valid[k]:.1f} %"
+                if prev is not None:
+                    s += f" ({100 * (last.valid[k] - prev):+.1f} points in the last epoch)"
+                parts.append(s)
+            lines.append(f"{d.name}: {len(log.epochs)} epochs in {last.seconds / 60:.1f} min (validation on dev); "
+                         + "; ".join(parts) + ".")
+    if not series:
+        return [], []
+    path = outdir / "figures" / "training" / "curves.png"
+    plot(path, series)
+    return lines, [str(path.relative_to(outdir))]
+
+
 def _copy(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
@@ -282,15 +330,17 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
     tf = read_csv(ana / "cross_decoder" / "teacher_forced.csv")
     branch = branch_table(results + branches) if branches else []
 
+    one_run = (" — one seed: each DO − SO is the difference of two single runs"
+               if sig and max(int(r["seeds"]) for r in sig) == 1 else "")
     tables = [  # (file stem, title, rows): the paper's order
-        ("main", "Error rates (%) of SO and DO models, and DO − SO", main),
+        ("main", "Error rates (%) of SO and DO models, and DO − SO" + one_run, main),
         ("branches", BRANCH_TITLE, branch),
         ("mdd", "Mispronunciation detection (surface output; %): prompted and prompt-free canonical forms",
          mdd_table([r for r in gather_mdd(expdir) if r["lang"] in langs
                     and r["test_set"] == dict(lang_sets)[r["lang"]]])),
-        ("significance", "Paired bootstrap of DO vs SO (utterances resampled; delta and CI in points)", sig),
+        ("significance", "Paired bootstrap of DO vs SO (utterances resampled; delta and CI in points)" + one_run, sig),
         ("divergence", "DO − SO by edit distance: canonical–perceived where the test set has text.canonical, "
-                       "else surface–meaning (column distance; points, bootstrap 95 % CI)", bins),
+                       "else surface–meaning (column distance; points, bootstrap 95 % CI)" + one_run, bins),
         ("divergence_spearman", "Spearman ρ of distance vs the per-utterance DO − SO gap", corr),
         ("cka_summary", "Encoder linear CKA, layer i vs layer i (model_b reference: a second so_surface seed)", diag),
         ("cka_reference", "CKA reference: the two so_surface models compared", ref),
@@ -342,7 +392,9 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
     readme.append(to_markdown(main))
     if branch:
         readme.append(to_markdown(branch, BRANCH_TITLE))
-    section("2. Divergence (edit distance in the surface's units)", sentences_divergence(bins, corr), copied.get("divergence", []),
+    seeds = min((int(r["seeds"]) for r in sig), default=1)
+    section("2. Divergence (edit distance in the surface's units)", sentences_divergence(bins, corr, seeds),
+            copied.get("divergence", []),
             "stage 10 (divergence) has not run")
     section("3. Encoder representation similarity (CKA)", sentences_cka(diag, ref), copied.get("cka", []),
             "stage 11 (cka) has not run")
@@ -350,4 +402,10 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
             "stage 11 (cross_decoder) has not run")
     write_atomic(outdir / "README.md", "\n".join(readme))
     var.append_section(outdir, ana)
+    curve_lines, curve_figs = training_curves(expdir, results, outdir)
+    curves = ["## 6. Training curves (validation against wall time)", ""]
+    curves += [f"- {s}" for s in curve_lines] or ["(no model dir has a train.log with a finished epoch)"]
+    curves += [""] + [f"![{Path(i).stem}]({i})" for i in curve_figs] + [""]
+    readme_path = outdir / "README.md"
+    write_atomic(readme_path, readme_path.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + "\n".join(curves))
     return outdir / "README.md"

@@ -113,10 +113,14 @@ def fmt(values: List[float]) -> str:
     return f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
 
 
+ONE_RUN = "(1 run)"  # marks a difference of single runs: one seed measures no run-to-run variation
+
+
 def fmt_delta(a: List[float], b: List[float]) -> str:
     if not a or not b:
         return "–"
-    return f"{np.mean(b) - np.mean(a):+.2f}"
+    delta = f"{np.mean(b) - np.mean(a):+.2f}"
+    return f"{delta} {ONE_RUN}" if len(a) == 1 and len(b) == 1 else delta
 
 
 def main_table(rows: List[dict]) -> List[Dict[str, str]]:

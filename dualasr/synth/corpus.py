@@ -62,8 +62,14 @@ class SizeSpec:
 SIZES = {
     "tiny": SizeSpec((30, 10, 10), (6, 2, 2)),
     "small": SizeSpec((300, 60, 60), (20, 4, 4)),
-    "default": SizeSpec((1100, 150, 150), (40, 6, 6)),
+    "default": SizeSpec((1100, 150, 200), (40, 6, 6)),
 }
+# The test set is stratified by surface-meaning distance: an equal share of its utterances in each of
+# these bins (the divergence analysis' default bins), so that every bin can be compared. Train and
+# dev keep the natural mix of :func:`draw_rate`.
+TEST_BINS = ((0, 0), (1, 2), (3, 5), (6, 10), (11, None))
+TEST_POOL = 4  # test sentences drawn per test utterance; those no bin needs are left unused
+TRIES = 30  # error-rate draws per (sentence, bin) before the next sentence is tried
 
 
 @dataclass(frozen=True)
@@ -103,11 +109,51 @@ def speakers(lang: str) -> List[Tuple[str, str, int, int]]:
             for v in VARIANTS for s in SPEEDS[lang] for p in PITCHES]
 
 
+def _in_bin(d: int, lo: int, hi: int | None) -> bool:
+    return d >= lo and (hi is None or d <= hi)
+
+
+def stratified_texts(lang: str, sentences: List[str], n: int, rng: random.Random) -> List[Tuple[int, str, float]]:
+    """``n`` (sentence index, surface, rate) with an equal share (± 1) in each of :data:`TEST_BINS`.
+
+    For each wanted bin, the unused sentences are tried in order, each with up to :data:`TRIES` error
+    rates (0 first, then uniform in (0, 1]), until the surface lands in the bin. Sentences whose
+    error-free surface is already farther than the bin's end are skipped (learner errors rarely
+    bring a surface closer). A ValueError says which bin no sentence could reach.
+    """
+    wanted = [TEST_BINS[i % len(TEST_BINS)] for i in range(n)]
+    rng.shuffle(wanted)
+    base = [distance(lang, SURFACE[lang](m, 0.0, random.Random(0)), m) for m in sentences]  # error-free
+    used = set()
+    out = []
+    for lo, hi in wanted:
+        for index, meaning in enumerate(sentences):
+            if index in used or (hi is not None and base[index] > hi):
+                continue
+            hit = None
+            for t in range(TRIES):
+                rate = 0.0 if t == 0 else 1.0 - rng.random()
+                surface = SURFACE[lang](meaning, rate, rng)
+                if _in_bin(distance(lang, surface, meaning), lo, hi):
+                    hit = (index, surface, rate)
+                    break
+            if hit:
+                used.add(index)
+                out.append(hit)
+                break
+        else:
+            raise ValueError(f"{lang}: no test sentence left reaches distance {lo}-{hi if hi is not None else ''}"
+                             f" ({len(sentences)} drawn for {n} test utterances)")
+    return out
+
+
 def plan_corpus(lang: str, size: str, seed: int) -> Dict[str, List[PlannedUtt]]:
-    """Utterances of each set. Sets share no sentence and no speaker."""
+    """Utterances of each set. Sets share no sentence and no speaker; the test set is stratified
+    by distance (:func:`stratified_texts`)."""
     spec = SIZES[size]
     rng = random.Random(f"dualasr-synth-{lang}-{seed}")
-    sentences = sample_sentences(lang, sum(spec.sentences), rng)
+    n_train, n_dev, n_test = spec.sentences
+    sentences = sample_sentences(lang, n_train + n_dev + TEST_POOL * n_test, rng)
     voices = speakers(lang)
     rng.shuffle(voices)
     plan: Dict[str, List[PlannedUtt]] = {}
@@ -115,18 +161,24 @@ def plan_corpus(lang: str, size: str, seed: int) -> Dict[str, List[PlannedUtt]]:
     for name, n_sent, n_spk in zip(SETS, spec.sentences, spec.speakers):
         pool = voices[first_spk:first_spk + n_spk]
         repeats = spec.train_repeats if name == "train" else 1
+        if name == "test":
+            texts = [(first_sent + i, surface, rate) for i, surface, rate
+                     in stratified_texts(lang, sentences[first_sent:], n_sent, rng)]
+        else:
+            texts = []
+            for index in range(first_sent, first_sent + n_sent):
+                for _ in range(repeats):
+                    rate = draw_rate(rng)
+                    texts.append((index, SURFACE[lang](sentences[index], rate, rng), rate))
         order: List[Tuple[str, str, int, int]] = []
         utts = []
-        for index in range(first_sent, first_sent + n_sent):
-            for _ in range(repeats):
-                if not order:  # deal voices evenly: each sentence gets `repeats` distinct ones
-                    order = pool[:]
-                    rng.shuffle(order)
-                spk, voice, speed, pitch = order.pop()
-                rate = draw_rate(rng)
-                surface = SURFACE[lang](sentences[index], rate, rng)
-                utts.append(PlannedUtt(f"{spk}-{index:05d}", spk, voice, speed, pitch, surface,
-                                       sentences[index], round(rate, 4)))
+        for index, surface, rate in texts:
+            if not order:  # deal voices evenly: each sentence gets `repeats` distinct ones
+                order = pool[:]
+                rng.shuffle(order)
+            spk, voice, speed, pitch = order.pop()
+            utts.append(PlannedUtt(f"{spk}-{index:05d}", spk, voice, speed, pitch, surface,
+                                   sentences[index], round(rate, 4)))
         plan[name] = utts
         first_sent += n_sent
         first_spk += n_spk

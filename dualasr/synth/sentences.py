@@ -175,11 +175,43 @@ def _ko_adjective(rng: random.Random) -> str:
     return " ".join(p for p in parts if p)
 
 
+# Plain sentences: words (mostly open syllables, present polite verbs) whose standard pronunciation
+# is their spelling, so that a Korean utterance can have surface == meaning (distance 0) or differ
+# by a learner error or two. Without them almost every sentence fires a rule (distance >= 3).
+PLAIN_SUBJECTS = ["저는", "나는", "어머니는", "아버지는", "누나는", "오빠는", "할머니는", "그 아이는",
+                  "제 동생은", "우리 누나는", "우리 아버지는", "이모는", "고모는", "우리 부부는"]
+PLAIN_TIMES = ["오늘", "내일", "지금", "가끔", "매주", "요새", "아까", "자주", "오후에", "매일 아침"]
+PLAIN_PLACES = ["바다에서", "회사에서", "나라에서", "가게에서", "거기서", "여기서", "카페에서", "호수에서",
+                "교회에서", "시내에서", "마트에서", "도시에서"]
+PLAIN_OBJECTS = ["사과를", "우유를", "커피를", "주스를", "노래를", "바나나를", "나무를", "의자를", "차를",
+                 "모자를", "치마를", "구두를", "피아노를", "고기를", "두부를", "라디오를", "머리를", "아이를",
+                 "토마토를", "배추를", "오이를", "고구마를", "기차표를", "과자를", "편지를", "지도를"]
+PLAIN_VERBS = ["사요", "봐요", "줘요", "마셔요", "불러요", "그려요", "배워요", "기다려요", "가져와요",
+               "보내요", "고쳐요", "골라요", "빌려요", "말려요", "나눠요", "치워요", "세워요", "주워요"]
+PLAIN_ADVERBS = ["아주", "조금", "매우", "다시", "모두", "혼자", "빨리", "자꾸", "서로"]
+
+
+def _ko_plain(rng: random.Random) -> str:
+    """[subject] [time] [place에서] [adverb] object verb, all pronounced as written (checked)."""
+    from dualasr.synth.rules_ko import standard_pronunciation  # rules_ko needs nothing from here
+
+    for _ in range(100):
+        parts = [rng.choice(PLAIN_SUBJECTS) if rng.random() < 0.6 else "",
+                 rng.choice(PLAIN_TIMES) if rng.random() < 0.5 else "",
+                 rng.choice(PLAIN_PLACES) if rng.random() < 0.4 else "",
+                 rng.choice(PLAIN_ADVERBS) if rng.random() < 0.4 else "",
+                 rng.choice(PLAIN_OBJECTS), rng.choice(PLAIN_VERBS)]
+        sentence = " ".join(p for p in parts if p)
+        if standard_pronunciation(sentence) == sentence:
+            return sentence
+    raise AssertionError("the plain Korean word lists hold words that a standard rule changes")
+
+
 KO_TEMPLATES: List[Callable[[random.Random], str]] = [
     lambda r: _ko_transitive(r, EAT_VERBS, FOODS, FOOD_PLACES),
     lambda r: _ko_transitive(r, READ_VERBS, READINGS, READ_PLACES),
     lambda r: _ko_transitive(r, THING_VERBS, THINGS, THING_PLACES),
-    _ko_go, _ko_activity, _ko_adjective,
+    _ko_go, _ko_activity, _ko_adjective, _ko_plain,
 ]
 
 # ---------------------------------------------------------------------------------------- English

@@ -260,14 +260,39 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
   jobs=()
   for m in $models; do for s in $seed_list; do jobs+=("$m $s"); done; done
   [ -z "$reference_seed" ] || jobs+=("so_surface $reference_seed ref")
+  job_dir() {  # job_dir LANG MODEL SEED REF
+    if [ -n "$4" ]; then echo "$expdir/so_surface_${1}_refseed$3"; else echo "$expdir/$(exp_name "$2" "$1" "$3")"; fi
+  }
+  # Progress: beside each job, dualasr.bin.train_progress reads its train.log and prints an estimate of
+  # the stage's remaining time (measured on the job's first steps), then a progress line a minute.
+  epochs_of() {  # epochs_of LANG: --max_epoch of --train_args / --lang_train_args, else the config's
+    local e; e=$(echo " $train_args $(lang_args "$1") " | sed -n 's/.* --max_epoch[ =]\([0-9]*\).*/\1/p')
+    [ -n "$e" ] || e=$(sed -n 's/^max_epoch: *\([0-9]*\).*/\1/p' "$(train_yaml)")
+    echo "${e:-1}"
+  }
+  frames_of() { awk -F'[ ,]' '{s += $2} END {print s + 0}' "$expdir/stats_$1/train/speech_shape"; }
+  pending=()  # lang:outputs of every job not yet trained, in training order
+  for l in $langs; do
+    for job in "${jobs[@]}"; do
+      read -r m s ref <<< "$job"
+      is_done "$(job_dir "$l" "$m" "$s" "$ref")/.done_train" && continue
+      n_out=$(eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m" --seed "$s" --shared_init "$shared_init")"; set -- $outputs; echo $#)
+      pending+=("$l:$n_out")
+    done
+  done
+  job_index=0
   for l in $langs; do
     tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
     for job in "${jobs[@]}"; do
       read -r m s ref <<< "$job"
       # initial weights: from an init seed derived from (kind, seed), unless --shared_init true
       eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m" --seed "$s" --shared_init "$shared_init")"
-      if [ -n "$ref" ]; then dir=$expdir/so_surface_${l}_refseed$s; else dir=$expdir/$(exp_name "$m" "$l" "$s"); fi
+      dir=$(job_dir "$l" "$m" "$s" "$ref")
       if is_done "$dir/.done_train"; then log "$dir already trained"; continue; fi
+      later=(); for j in "${pending[@]:$(( job_index + 1 ))}"; do
+        later+=("${j%%:*}:${j#*:}:$(frames_of "${j%%:*}"):$(epochs_of "${j%%:*}")")
+      done
+      job_index=$(( job_index + 1 ))
       mkdir -p "$dir"
       shapes=""
       for o in speech $(for x in $outputs; do echo "text_$x"; done); do
@@ -276,12 +301,17 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
       # a kill while ESPnet wrote its end-of-epoch files leaves them unreadable: repair before --resume
       [ ! -f "$dir/checkpoint.pth" ] || python -m dualasr.bin.repair_checkpoint "$dir"
       log "training $dir (outputs: $outputs; log: $dir/train.log)"
+      set -- $outputs
+      python -m dualasr.bin.train_progress --dir "$dir" --pid $$ --frames "$(frames_of "$l")" --outputs $# \
+        --later "${later[@]}" &
+      progress_pid=$!
       # shellcheck disable=SC2086
       ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
         --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")" \
         --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(ttype_args s/unigram/bpe/) $(token_args "$l" $outputs) \
         $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
         --seed "$s" "${init_args[@]}" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
+      kill "$progress_pid" 2>/dev/null || true; wait "$progress_pid" 2>/dev/null || true
       [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
       mark_done "$dir/.done_train"
     done
