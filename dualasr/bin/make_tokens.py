@@ -9,7 +9,6 @@ as ESPnet's ASR task expects.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import unicodedata
@@ -45,13 +44,14 @@ def main(argv=None) -> int:
         Path(f.name).unlink()
         extra = ["--bpemodel", str(a.out / "bpe.model")]
     tmp = a.out / ".tokens.txt.tmp"
-    subprocess.run(
-        [sys.executable, "-m", "espnet2.bin.tokenize_text", "--token_type",
-         "bpe" if a.token_type == "unigram" else a.token_type, "--input", str(text_file), "--output", str(tmp),
-         "--field", "2-", "--cleaner", "none", "--write_vocabulary", "true",
-         "--add_symbol", "<blank>:0", "--add_symbol", "<unk>:1", "--add_symbol", "<sos/eos>:-1", *extra],
-        check=True,
-    )
+    # ESPnet's tokenize_text, in this process: dualasr.lazy_deps first keeps its import fast and quiet
+    import dualasr.lazy_deps  # noqa: F401
+    from espnet2.bin.tokenize_text import main as tokenize_text
+
+    tokenize_text(
+        ["--token_type", "bpe" if a.token_type == "unigram" else a.token_type, "--input", str(text_file),
+         "--output", str(tmp), "--field", "2-", "--cleaner", "none", "--write_vocabulary", "true",
+         "--add_symbol", "<blank>:0", "--add_symbol", "<unk>:1", "--add_symbol", "<sos/eos>:-1", *extra])
     tmp.replace(a.out / "tokens.txt")
     if a.decompose_hangul:
         text_file.unlink()
