@@ -215,6 +215,9 @@ class Transcriber:
         feats = self.features(wav, sr)
         if feats.shape[0] == 0:
             raise TranscribeError(f"{name}: too short ({duration:.3f} s): not one 25 ms frame")
+        if feats.shape[0] < self.s2t.min_frames:  # decoding would give empty hypotheses (stage 8 warns)
+            raise TranscribeError(f"{name}: too short ({duration:.3f} s, {feats.shape[0]} frames): "
+                                  f"the encoder needs at least {self.s2t.min_frames} frames")
         try:
             hyp = self.s2t(feats)
         except TooShortUttError as e:
