@@ -109,7 +109,7 @@ def test_packed_model_transcribes_like_stage_8_elsewhere(mini_l2_tiny, lang, tmp
         assert heard == unit(r["surface"]) and expected == unit(r["canonical"]["text"])
         assert r["mispronounced"] == sum(x["op"] != "equal" for x in r["feedback"])
         timed = [w for w in r["units"] if w["start"] is not None]
-        assert timed, f"{f}: no unit got a time"
+        assert timed or not unit(r["surface"]), f"{f}: no unit got a time"  # (a tiny model may hear nothing)
         for a, b in zip(timed, timed[1:]):
             assert a["start"] < a["end"] <= b["start"] < b["end"] <= r["duration"] + 0.05
     text = (work / "out.text").read_text()
