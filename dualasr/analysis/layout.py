@@ -174,6 +174,15 @@ def add_common_args(p, what: str) -> None:
     p.add_argument("--lang_set", action="append", required=True, help="LANG=TEST_SET, once per language")
 
 
+def add_model_args(p) -> None:
+    """The options of every CLI that loads trained models and runs them: which checkpoint, and how
+    many torch threads (1 by default, as each stage-8 decoding job)."""
+    p.add_argument("--inference_model", default="valid.acc.ave.pth")
+    p.add_argument("--num_threads", type=int, default=1,
+                   help="torch threads (default 1, as each stage-8 decoding job: on a busy machine more threads than free "
+                        "cores slow the many tiny operations of a beam search by 30x)")
+
+
 def common_lang_sets(p, a):
     """``--lang_set`` parsed; a bad value is an argparse error naming it."""
     try:

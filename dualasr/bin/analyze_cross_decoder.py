@@ -47,7 +47,7 @@ from dualasr.analysis.cross_decoder import decoder_problem, decoder_states, enco
 from dualasr.analysis.cross_decoder import swap_in, swap_problem, teacher_forced
 from dualasr.analysis.encoder import cka_matrix
 from dualasr.analysis.layout import SO_MODELS, first_model_dir, load_model, load_subset
-from dualasr.analysis.layout import add_common_args, common_lang_sets
+from dualasr.analysis.layout import add_common_args, add_model_args, common_lang_sets
 from dualasr.data.datadir import read_kaldi_map, write_kaldi_map
 from dualasr.files import csv_text, write_atomic
 from dualasr.report import figures
@@ -113,10 +113,7 @@ def main(argv=None) -> int:
     p.add_argument("--beam_size", type=int, default=None, help="override, as for dualasr.bin.dual_asr_inference")
     p.add_argument("--ctc_weight", type=float, default=None, help="override, as for dualasr.bin.dual_asr_inference")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--inference_model", default="valid.acc.ave.pth")
-    p.add_argument("--num_threads", type=int, default=1,
-                   help="torch threads (default 1, as each stage-8 decoding job: on a busy machine more threads than free "
-                        "cores slow the many tiny operations of a beam search by 30x)")
+    add_model_args(p)
     a = p.parse_args(argv)
     torch.set_num_threads(a.num_threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

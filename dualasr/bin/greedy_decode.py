@@ -26,6 +26,8 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List
 
+from dualasr.analysis.layout import add_model_args
+
 if TYPE_CHECKING:
     import torch
 
@@ -78,10 +80,7 @@ def main(argv=None) -> int:
     p.add_argument("--model_dir", type=Path, action="append", required=True)
     p.add_argument("--data", type=Path, required=True, help="feats.scp of a test set")
     p.add_argument("--inference_config", default=None, help="yaml: maxlenratio, minlenratio (beam and CTC weight ignored)")
-    p.add_argument("--inference_model", default="valid.acc.ave.pth")
-    p.add_argument("--num_threads", type=int, default=1,
-                   help="torch threads (default 1, as each stage-8 decoding job: on a busy machine more threads than free "
-                        "cores slow the many tiny operations of a beam search by 30x)")
+    add_model_args(p)
     a = p.parse_args(argv)
     # heavy imports after the arguments: --help answers at once
     import kaldiio
