@@ -37,16 +37,16 @@ def _hyp(text, k, seed, uttid):
     return "".join(chars)
 
 
-@pytest.fixture(scope="module")
-def expdir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("report")
+def scored_exp(root, edits):
+    """A hand-written exp/ under ``root``: references in dump/fbank/test_en, and for every model of
+    ``edits`` (model -> characters dropped) and seeds 1 and 2, hypotheses scored by the real scorer."""
     ref_dir = root / "dump" / "fbank" / "test_en"
     ref_dir.mkdir(parents=True)
     for i, o in enumerate(("surface", "meaning")):
         write_kaldi_map(ref_dir / f"text.{o}", [(u, t[i]) for u, t in REFS.items()])
     exp = root / "exp"
-    for model, k in EDITS.items():
-        outputs = ["surface", "meaning"] if model == "do" else [model[3:]]
+    for model, k in edits.items():
+        outputs = [model[3:]] if model.startswith("so_") else ["surface", "meaning"]
         for seed in (1, 2):
             ddir = exp / f"{model}_en_seed{seed}" / "decode_test_en"
             ddir.mkdir(parents=True)
@@ -55,6 +55,13 @@ def expdir(tmp_path_factory):
                 write_kaldi_map(ddir / f"text.{o}", [(u, _hyp(t[idx], k, seed, u)) for u, t in REFS.items()])
             assert score.main(["--ref_dir", str(ref_dir), "--decode_dir", str(ddir), "--lang", "en",
                                "--model", model, "--seed", str(seed)]) == 0
+    return exp
+
+
+@pytest.fixture(scope="module")
+def expdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    exp = scored_exp(root, EDITS)
     assert analyze_divergence.main(["--expdir", str(exp), "--dumpdir", str(root / "dump" / "fbank"),
                                     "--lang_set", "en=test_en", "--bins", "0,1-2,3+", "--n_boot", "200"]) == 0
     assert report.main(["--expdir", str(exp), "--lang_set", "en=test_en", "--n_boot", "200"]) == 0

@@ -3,30 +3,15 @@ CIs in the main table, the variants' divergence figure, the sparsity table, the 
 
 import csv
 
-from dualasr.bin import analyze_divergence, report, score
-from dualasr.data.datadir import write_kaldi_map
-from test_report import REFS, _hyp
+from dualasr.bin import analyze_divergence, report
+from test_report import scored_exp
 
 # character drops per hypothesis: do_hier beats SO on surface, do_adv loses on both
 EDITS = {"so_surface": 1, "so_meaning": 1, "do": 2, "do_hier": 0, "do_adv": 3}
 
 
 def test_variants_in_main_table_figure_and_sentences(tmp_path):
-    ref_dir = tmp_path / "dump" / "fbank" / "test_en"
-    ref_dir.mkdir(parents=True)
-    for i, o in enumerate(("surface", "meaning")):
-        write_kaldi_map(ref_dir / f"text.{o}", [(u, t[i]) for u, t in REFS.items()])
-    exp = tmp_path / "exp"
-    for model, k in EDITS.items():
-        outputs = [model[3:]] if model.startswith("so_") else ["surface", "meaning"]
-        for seed in (1, 2):
-            ddir = exp / f"{model}_en_seed{seed}" / "decode_test_en"
-            ddir.mkdir(parents=True)
-            for o in outputs:
-                idx = 0 if o == "surface" else 1
-                write_kaldi_map(ddir / f"text.{o}", [(u, _hyp(t[idx], k, seed, u)) for u, t in REFS.items()])
-            assert score.main(["--ref_dir", str(ref_dir), "--decode_dir", str(ddir), "--lang", "en",
-                               "--model", model, "--seed", str(seed)]) == 0
+    exp = scored_exp(tmp_path, EDITS)
     (exp / "do_adv_en_seed1" / "sparsity.csv").write_text(  # as dualasr.bin.residual_sparsity writes it
         "output,entries,tol,sparsity,l1,max_abs\nsurface,100,0.001,0.25,1.5,0.1\nmeaning,100,0.001,0.5,1.0,0.1\n")
     common = ["--expdir", str(exp), "--dumpdir", str(tmp_path / "dump" / "fbank"), "--lang_set", "en=test_en",

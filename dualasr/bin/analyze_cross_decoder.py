@@ -40,7 +40,6 @@ from pathlib import Path
 
 import torch
 import dualasr.lazy_deps  # noqa: F401,I001  (first: keeps ESPnet's start-up fast and quiet)
-import yaml
 from tqdm import tqdm
 
 from dualasr.analysis.cross_decoder import decoder_problem, decoder_states, encoder_output, reference_ids
@@ -61,10 +60,9 @@ ENCODER_MODELS = ("so_surface", "so_meaning")  # + the DO model
 
 def decode_conf(a) -> dict:
     """The DualSpeech2Text options of stage 8: ``--inference_config`` with the CLI overrides."""
-    conf = {}
-    if a.inference_config:
-        with open(a.inference_config, encoding="utf-8") as f:
-            conf = yaml.safe_load(f) or {}
+    from dualasr.bin.dual_asr_inference import load_decode_config  # stage 8's reader: unknown keys are errors
+
+    conf = load_decode_config(a.inference_config)
     for k in ("beam_size", "ctc_weight"):
         if getattr(a, k) is not None:
             conf[k] = getattr(a, k)

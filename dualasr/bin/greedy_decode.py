@@ -86,16 +86,16 @@ def main(argv=None) -> int:
     import kaldiio
     import numpy as np
     import torch
-    import yaml
 
     from dualasr.analysis.layout import load_model
+    from dualasr.bin.dual_asr_inference import load_decode_config
     from dualasr.data.datadir import write_kaldi_map
 
     torch.set_num_threads(a.num_threads)
 
     conf = {}
     if a.inference_config:
-        conf = yaml.safe_load(open(a.inference_config, encoding="utf-8")) or {}
+        conf = load_decode_config(a.inference_config)  # stage 8's reader: unknown keys are errors
     if not a.data.is_file():
         raise SystemExit(f"{a.data}: missing; run the feature stages (3-4) first")
     reader = kaldiio.load_scp(str(a.data))
