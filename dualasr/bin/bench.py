@@ -33,7 +33,6 @@ from typing import Dict, List
 import kaldiio
 import numpy as np
 import torch
-import yaml
 import dualasr.lazy_deps  # noqa: F401,I001  (first: keeps ESPnet's start-up fast and quiet)
 from espnet2.tasks.asr import ASRTask
 from espnet2.train.collate_fn import CommonCollateFn

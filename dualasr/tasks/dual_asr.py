@@ -14,7 +14,7 @@ import logging
 import tempfile
 import unicodedata
 from pathlib import Path
-from typing import Callable, Collection, Dict, List, Optional, Tuple
+from typing import Callable, Collection, Dict, List, Tuple
 
 import numpy as np
 import torch
