@@ -11,7 +11,9 @@ import pytest
 import soundfile as sf
 
 from dualasr.data.datadir import DATA_FILES, read_data_dir, read_kaldi_map
+from dualasr.align import canonical
 from dualasr.analysis.divergence import DEFAULT_BINS, parse_bins
+from dualasr.analysis.divergence import distance as divergence_distance
 from dualasr.synth.corpus import SIZES, TEST_BINS, build, distance, plan_corpus
 from dualasr.synth.rules_ko import standard_pronunciation
 from dualasr.synth.sentences import _ko_plain
@@ -170,9 +172,11 @@ def test_default_size_plan(lang):
 
 
 def _bin_counts(lang, utts):
-    """Utterances per divergence bin (the analysis' default bins)."""
+    """Utterances per divergence bin, counted as the analysis counts them: its default bins over its
+    canonical-perceived distance (the surface against the meaning's canonical pronunciation)."""
     bins = parse_bins(DEFAULT_BINS)
-    return [sum(distance(lang, u.surface, u.meaning) in b for u in utts) for b in bins]
+    dists = [divergence_distance(u.surface, canonical(u.meaning, lang), lang, "char") for u in utts]
+    return [sum(d in b for d in dists) for b in bins]
 
 
 def test_test_bins_are_the_analysis_bins():

@@ -64,8 +64,9 @@ SIZES = {
     "small": SizeSpec((300, 60, 60), (20, 4, 4)),
     "default": SizeSpec((1100, 150, 200), (40, 6, 6)),
 }
-# The test set is stratified by surface-meaning distance: an equal share of its utterances in each of
-# these bins (the divergence analysis' default bins), so that every bin can be compared. Train and
+# The test set is stratified by the distance the divergence analysis bins on (:func:`perceived_distance`):
+# an equal share of its utterances in each of these bins (the analysis' default bins), so that every
+# bin can be compared. Train and
 # dev keep the natural mix of :func:`draw_rate`.
 TEST_BINS = ((0, 0), (1, 2), (3, 5), (6, 10), (11, None))
 TEST_POOL = 4  # test sentences drawn per test utterance; those no bin needs are left unused
@@ -97,6 +98,20 @@ def distance(lang: str, surface: str, meaning: str) -> int:
     return Levenshtein.distance(surface, meaning)
 
 
+def perceived_distance(lang: str, surface: str, meaning: str) -> int:
+    """The divergence analysis' canonical-perceived distance: the surface against the meaning's
+    canonical pronunciation (Korean: the standard-pronunciation rules, spaces removed; English: the
+    spelling), in characters. Stage 1 writes that canonical form as ``text.canonical``, so stage 10
+    bins every test utterance by this number.
+
+    >>> perceived_distance("ko", "학꾜 에", "학교에"), perceived_distance("en", "i sink so", "i think so")
+    (0, 2)
+    """
+    from dualasr.analysis.divergence import distance as divergence_distance  # numpy only; keeps the CLI light
+
+    return divergence_distance(surface, canonical(meaning, lang), lang, "char")
+
+
 def draw_rate(rng: random.Random) -> float:
     """Per-utterance learner error rate: one in eight utterances is error-free, the rest spread
     over (0, 1) with a long tail towards 1 (Beta(1.1, 1.6)), so distances run from 0 to above 10."""
@@ -123,7 +138,7 @@ def stratified_texts(lang: str, sentences: List[str], n: int, rng: random.Random
     """
     wanted = [TEST_BINS[i % len(TEST_BINS)] for i in range(n)]
     rng.shuffle(wanted)
-    base = [distance(lang, SURFACE[lang](m, 0.0, random.Random(0)), m) for m in sentences]  # error-free
+    base = [perceived_distance(lang, SURFACE[lang](m, 0.0, random.Random(0)), m) for m in sentences]  # error-free
     used = set()
     out = []
     for lo, hi in wanted:
@@ -134,7 +149,7 @@ def stratified_texts(lang: str, sentences: List[str], n: int, rng: random.Random
             for t in range(TRIES):
                 rate = 0.0 if t == 0 else 1.0 - rng.random()
                 surface = SURFACE[lang](meaning, rate, rng)
-                if _in_bin(distance(lang, surface, meaning), lo, hi):
+                if _in_bin(perceived_distance(lang, surface, meaning), lo, hi):
                     hit = (index, surface, rate)
                     break
             if hit:
