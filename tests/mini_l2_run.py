@@ -1,6 +1,11 @@
 """One run of the embedded-corpus recipe, ``egs/mini_l2/asr1/run.sh --size tiny`` (ko + en, every
 model kind, every stage through the report), in a temp dir, shared by the tests that read its outputs.
 
+Then, in the same dir, its augmented part (``AUG_ARGS``): English, so_surface and do, trained on
+``train_en_aug`` (noise and reverberation, stage 2) into ``exp_aug``, decoded and scored on ``test_en``,
+``test_noisy_en`` and ``test_reverb_en``, through the report. The first part makes no robustness sets
+(``--robust_test_sets false``), so its outputs and the tests that copy them are as before.
+
 The run is a session fixture: pytest starts it once, however many test modules use it.
 """
 
@@ -8,13 +13,17 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "egs" / "mini_l2" / "asr1"
-ARGS = ["--size", "tiny", "--nj", "2", "--analysis_max_utts", "10", "--swap_max_utts", "6", "--reference_seed", "2"]
+ARGS = ["--size", "tiny", "--nj", "2", "--analysis_max_utts", "10", "--swap_max_utts", "6", "--reference_seed", "2",
+        "--robust_test_sets", "false"]
+AUG_ARGS = ["--stage", "2", "--stop_stage", "12", "--langs", "en", "--models", "so_surface do", "--reference_seed", "",
+            "--expdir", "exp_aug", "--augment_rir", "true", "--augment_noise", "true", "--robust_test_sets", "true"]
 
 
 def recipe_copy(dst: Path) -> Path:
@@ -39,4 +48,7 @@ def mini_l2_tiny(tmp_path_factory) -> Path:
     rdir = recipe_copy(tmp_path_factory.mktemp("mini_l2") / "asr1")
     res = run(rdir)
     (rdir / "first_run.log").write_text(res.stdout + res.stderr)
+    t = time.time()
+    res = run(rdir, *AUG_ARGS)
+    (rdir / "aug_run.log").write_text(res.stdout + res.stderr + f"\naugmented part: {time.time() - t:.0f} s\n")
     return rdir

@@ -43,7 +43,7 @@ if ! "$venv/bin/python" -c "import torch, torchaudio; assert torch.__version__.s
 fi
 log "installing espnet and the dualasr package (editable)"
 PIP_CONSTRAINT= $pip install -e "$root[dev]" 2>&1 | grep -v "is ignored: it is neither" || true
-"$venv/bin/python" -c "import dualasr, espnet2, jiwer, kaldiio, sentencepiece" \
+"$venv/bin/python" -c "import dualasr, espnet2, jiwer, kaldiio, sentencepiece, pyroomacoustics" \
   || { log "ERROR: the dualasr package or its dependencies did not install (see pip's messages above)"; exit 1; }
 echo "$want" > "$stamp.tmp" && mv "$stamp.tmp" "$stamp"
 log "done: source tools/activate.sh"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from dualasr.files import write_atomic
 from dualasr.report.tables import (
-    BRANCH_TITLE, branch_table, gather, gather_branches, gather_mdd, main_table, mdd_table, to_markdown,
-    write_results_json,
+    BRANCH_TITLE, ROBUST_TITLE, branch_table, clean_rows, gather, gather_branches, gather_mdd, main_table, mdd_table,
+    robustness_table, to_markdown, write_results_json,
 )
 
 
@@ -36,11 +36,16 @@ def main(argv=None) -> int:
     branches = gather_branches(a.expdir)
     mdd = gather_mdd(a.expdir)
     write_results_json(a.expdir / "results.json", rows + branches + mdd)
-    md = to_markdown(main_table(rows), "Error rates (%) of SO and DO models, and DO − SO")
+    # the main, branch and MDD tables are of the clean test sets; the robustness sets (<test>_noisy,
+    # <test>_reverb) have their own table beside the clean one
+    md = to_markdown(main_table(clean_rows(rows)), "Error rates (%) of SO and DO models, and DO − SO")
+    robust = robustness_table(rows)
+    if robust:
+        md += "\n" + to_markdown(robust, ROBUST_TITLE)
     if branches:
-        md += "\n" + to_markdown(branch_table(rows + branches), BRANCH_TITLE)
+        md += "\n" + to_markdown(branch_table(clean_rows(rows + branches)), BRANCH_TITLE)
     if mdd:
-        md += "\n" + to_markdown(mdd_table(mdd), MDD_TITLE)
+        md += "\n" + to_markdown(mdd_table(clean_rows(mdd)), MDD_TITLE)
     write_atomic(a.expdir / "results.md", md)
     print(f"{a.expdir / 'results.json'}: {len(rows)} joint rows, {len(branches)} greedy rows", file=sys.stderr)
     return 0

@@ -24,7 +24,7 @@ from dualasr.analysis.layout import SO_MODELS, model_dirs, pooled_utt_errors, tr
 from dualasr.analysis.stats import paired_bootstrap
 from dualasr.files import csv_text, write_atomic
 from dualasr.report.tables import BRANCH_TITLE, branch_table, cell_values, gather, gather_branches, main_table
-from dualasr.report.tables import gather_mdd, mdd_table, to_markdown
+from dualasr.report.tables import ROBUST_TITLE, gather_mdd, mdd_table, robustness_table, split_condition, to_markdown
 
 METRIC_NAMES = {"cer": "CER", "cer_space": "CER (with spaces)", "wer": "WER", "per": "PER"}
 SIG_HEADER = ["lang", "output", "metric", "test_set", "seeds", "n", "so_rate", "do_rate", "delta", "ci_low",
@@ -314,6 +314,10 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
     if not results:
         raise FileNotFoundError(f"{expdir}: no */decode_*/score_*/score.json; run the score stage (9) first")
     langs = [lang for lang, _ in lang_sets]
+    # the robustness sets of each language's test set (<test>_noisy, <test>_reverb; --robust_test_sets): their
+    # own table, absent when none was scored
+    robust = robustness_table([r for r in results if r["lang"] in langs and
+                               split_condition(r["test_set"], r["lang"])[0] == dict(lang_sets)[r["lang"]]])
     results = [r for r in results if r["lang"] in langs and
                r["test_set"] == dict(lang_sets)[r["lang"]]]
     branches = [r for r in branches if r["lang"] in langs and r["test_set"] == dict(lang_sets)[r["lang"]]]
@@ -334,6 +338,7 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
                if sig and max(int(r["seeds"]) for r in sig) == 1 else "")
     tables = [  # (file stem, title, rows): the paper's order
         ("main", "Error rates (%) of SO and DO models, and DO − SO" + one_run, main),
+        ("robustness", ROBUST_TITLE + one_run, robust),
         ("branches", BRANCH_TITLE, branch),
         ("mdd", "Mispronunciation detection (surface output; %): prompted and prompt-free canonical forms",
          mdd_table([r for r in gather_mdd(expdir) if r["lang"] in langs
@@ -390,6 +395,8 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
     section("1. SO vs DO error rates", ([init] if init else []) + sentences_main(results, sig, do_model), [],
             "no scores")
     readme.append(to_markdown(main))
+    if robust:
+        readme.append(to_markdown(robust, ROBUST_TITLE + one_run))
     if branch:
         readme.append(to_markdown(branch, BRANCH_TITLE))
     seeds = min((int(r["seeds"]) for r in sig), default=1)

@@ -169,3 +169,74 @@ def to_markdown(table: List[Dict[str, str]], title: Optional[str] = None) -> str
     for line in table:
         out.append("| " + " | ".join(line.get(c, "–") for c in cols) + " |")
     return "\n".join(out) + "\n"
+
+
+# Robustness test sets (stage 2, --robust_test_sets): <test>_noisy and <test>_reverb beside <test>
+# (with a language suffix: <test>_noisy_<lang>). These names are reserved for them.
+CONDITIONS = ("clean", "noisy", "reverb")
+ROBUST_TITLE = ("Robustness: error rates (%) on the clean test set, with additive noise (noisy) and in simulated "
+                "rooms (reverb), each ratio to clean, and DO − SO under each condition")
+
+
+def split_condition(test_set: str, lang: str) -> tuple:
+    """(the clean test set, condition): ``test_noisy_en`` -> (``test_en``, ``noisy``); ``test_en`` -> (``test_en``, ``clean``)."""
+    base, suffix = test_set, ""
+    if base.endswith(f"_{lang}"):
+        base, suffix = base[: -len(lang) - 1], f"_{lang}"
+    for c in CONDITIONS[1:]:
+        if base.endswith(f"_{c}"):
+            return base[: -len(c) - 1] + suffix, c
+    return test_set, "clean"
+
+
+def clean_rows(rows: List[dict]) -> List[dict]:
+    """The rows of clean test sets (the main, branch and MDD tables are of clean speech)."""
+    return [r for r in rows if split_condition(r["test_set"], r["lang"])[1] == "clean"]
+
+
+def robustness_table(rows: List[dict]) -> List[Dict[str, str]]:
+    """Per language, clean test set, output and model: the first metric (CER, or PER for phones) on the
+    clean, noisy and reverb sets, each ratio to clean, then DO − SO per condition for every dual model.
+    Empty when no robustness test set was scored."""
+    by = defaultdict(list)  # (lang, clean set) -> rows
+    for r in rows:
+        clean, cond = split_condition(r["test_set"], r["lang"])
+        by[(r["lang"], clean)].append({**r, "condition": cond})
+    table = []
+    duals = dual_models(rows)
+    for lang in _order({lang for lang, _ in by}, LANG_ORDER):
+        for clean in sorted(c for lg, c in by if lg == lang):
+            sel = by[(lang, clean)]
+            if {r["condition"] for r in sel} == {"clean"}:
+                continue
+            for output in _order({r["output"] for r in sel}, OUTPUT_ORDER):
+                metric = next((m for m in METRIC_ORDER if any(r["output"] == output and r["metric"] == m for r in sel)), None)
+                if metric is None:
+                    continue
+
+                def vals(model, cond):
+                    return cell_values([r for r in sel if r["condition"] == cond], lang, model, output, metric)
+
+                models = [m for m in [f"so_{output}"] + duals if any(r["model"] == m and r["output"] == output for r in sel)]
+                for m in models:
+                    line = {"lang": lang, "test set": clean, "output": output, "metric": metric,
+                            "model": "SO" if m.startswith("so_") else "DO" if m == "do" else m}
+                    clean_v = vals(m, "clean")
+                    for cond in CONDITIONS:
+                        line[cond] = fmt(vals(m, cond))
+                    for cond in CONDITIONS[1:]:
+                        v = vals(m, cond)
+                        line[f"{cond} ÷ clean"] = (f"{np.mean(v) / np.mean(clean_v):.2f}" if v and clean_v
+                                                   and np.mean(clean_v) > 0 else "–")
+                    table.append(line)
+                so = f"so_{output}"
+                for m in duals:
+                    if m not in models or so not in models:
+                        continue
+                    name = "DO" if m == "do" else m
+                    line = {"lang": lang, "test set": clean, "output": output, "metric": metric, "model": f"{name} − SO"}
+                    for cond in CONDITIONS:
+                        line[cond] = fmt_delta(vals(so, cond), vals(m, cond))
+                    line["noisy ÷ clean"] = line["reverb ÷ clean"] = "–"
+                    table.append(line)
+    return table

@@ -2,7 +2,10 @@
 # dual_asr.sh: the one staged recipe of dualasr. Every egs/<corpus>/asr1/run.sh calls it.
 # Stages (run `--stage N --stop_stage M`; a finished stage is skipped unless --force true):
 #   1 data prep       local/data.sh writes data/<set>; each dir is validated
-#   2 speed perturb   data/<train>_sp (only with --speed_perturb_factors "0.9 1.0 1.1")
+#   2 augmentation    data/<train>_sp (only with --speed_perturb_factors "0.9 1.0 1.1"); with --augment_rir /
+#                     --augment_noise or --robust_test_sets: simulated RIRs and recipe-made noises (data/augment/<lang>),
+#                     data/<train>[_sp]_aug (each utterance once through ESPnet's rir/noise augmentation), and
+#                     data/<test>_noisy, data/<test>_reverb (robustness test sets, decoded and scored like any test set)
 #   3 features        80-dim fbank, kaldiio ark/scp under dump/fbank/org/<set>, CMVN stats
 #   4 filter          drop too-short/too-long utterances -> dump/fbank/<set>
 #   5 tokenizers      one token list per output: data/token_list/<lang>/<output>_<token type of the output>
@@ -36,6 +39,17 @@ size=tiny              # tiny | small | default: picks the model configs (and th
 seed=1
 local_data_opts=""     # passed through to local/data.sh
 speed_perturb_factors=""
+# Noise and reverberation (stage 2; dualasr.augment). Training features are dumped once (stage 3), so ESPnet's
+# on-the-fly rir_scp / noise_scp augmentation is applied offline: each training utterance goes once through ESPnet's
+# CommonPreprocessor with these options, seeded per utterance (one realisation per utterance, not one per epoch).
+augment_rir=false      # true: reverberate training utterances with simulated rooms (ESPnet's rir_scp)
+augment_noise=false    # true: add coloured noise / babble of other training speakers (ESPnet's noise_scp)
+rir_apply_prob=0.5     # ESPnet's rir_apply_prob: share of training utterances reverberated
+noise_apply_prob=0.5   # ESPnet's noise_apply_prob: share of training utterances given noise
+noise_db_range=5_20    # ESPnet's noise_db_range: SNR in dB, LOW_HIGH (uniform) or one value
+augment_seed=""        # seed of the RIRs, noises and per-utterance draws (default: --seed)
+robust_test_sets=false # true: every test set also gets <test>_noisy and <test>_reverb (test-only noises and rooms)
+robust_snr=10          # SNR (dB) of the _noisy test sets
 fs=16000
 min_frames=20          # filter: 0.2 s
 max_frames=3000        # filter: 30 s
@@ -96,7 +110,10 @@ run_stage() {  # run_stage N name: true when stage N is selected
   if [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; then log "Stage $1: $2"; return 0; fi
   return 1
 }
-train_name() { if [ -n "$speed_perturb_factors" ]; then echo "$(set_name "$train_set" "$1")_sp"; else set_name "$train_set" "$1"; fi; }
+augmenting() { [ "$augment_rir" = true ] || [ "$augment_noise" = true ]; }
+# train_name LANG: the training set (<train>[_sp][_aug]); train_name_clean LANG: before the augmentation
+train_name_clean() { if [ -n "$speed_perturb_factors" ]; then echo "$(set_name "$train_set" "$1")_sp"; else set_name "$train_set" "$1"; fi; }
+train_name() { if augmenting; then echo "$(train_name_clean "$1")_aug"; else train_name_clean "$1"; fi; }
 # Korean is tokenized as jamo (--hangul jamo, the default) or as syllables (--hangul syllable)
 jamo() { [ "$1" = ko ] && [ "$hangul" = jamo ]; }  # jamo LANG
 ttype_of() {  # ttype_of OUTPUT: the token type of that output
@@ -135,11 +152,68 @@ if run_stage 1 "data preparation: local/data.sh, then validation"; then
   fi
 fi
 
-if run_stage 2 "speed perturbation (${speed_perturb_factors:-none})"; then
+# the robustness test sets follow the test sets they are made from (stage 1 validated only the corpus' own)
+clean_test_sets=$test_sets
+if [ "$robust_test_sets" = true ]; then
+  for t in $clean_test_sets; do [ "$t" = "$dev_set" ] || test_sets+=" ${t}_noisy ${t}_reverb"; done
+fi
+aseed=${augment_seed:-$seed}
+# params_done MARKER WANT: true when MARKER records WANT; stops when it records other parameters
+params_done() {
+  if is_done "$1" && [ "$(cat "$1")" != "$2" ]; then
+    log "$1 was made with '$(cat "$1")', not '$2': remove it and what was made from it, or pass --force true"; exit 1
+  fi
+  is_done "$1"
+}
+
+if run_stage 2 "augmentation: speed perturbation (${speed_perturb_factors:-none}), rir $augment_rir, noise $augment_noise, robustness test sets $robust_test_sets"; then
   if [ -n "$speed_perturb_factors" ]; then
     for l in $langs; do
       src=$datadir/$(set_name "$train_set" "$l")
       python -m dualasr.bin.speed_perturb --src "$src" --dst "${src}_sp" --factors $speed_perturb_factors
+    done
+  fi
+  if augmenting || [ "$robust_test_sets" = true ]; then
+    for l in $langs; do
+      adir=$datadir/augment/$l; made=(); wants=()
+      # simulated RIRs and noises: a train pool and a disjoint test pool (babble from the training speakers)
+      want="seed=$aseed fs=$fs train=$(set_name "$train_set" "$l")"
+      if params_done "$datadir/.done/augment_assets_$l" "$want"; then log "RIRs and noises of $l already made ($adir)"; else
+        rm -rf "$adir"
+        python -m dualasr.bin.augment assets --train "$datadir/$(set_name "$train_set" "$l")" --out "$adir" --seed "$aseed" --fs "$fs"
+        mkdir -p "$datadir/.done"; echo "$want" > "$datadir/.done/augment_assets_$l"
+      fi
+      if augmenting; then
+        src=$datadir/$(train_name_clean "$l"); dst=$datadir/$(train_name "$l"); aug_args=()
+        [ "$augment_rir" != true ] || aug_args+=(--rir_scp "$adir/train/rirs.scp" --rir_apply_prob "$rir_apply_prob")
+        [ "$augment_noise" != true ] || aug_args+=(--noise_scp "$adir/train/noises.scp" --noise_apply_prob "$noise_apply_prob" --noise_db_range "$noise_db_range")
+        want="seed=$aseed ${aug_args[*]}"
+        if params_done "$datadir/.done/aug_$(basename "$dst")" "$want"; then log "$dst already made"; else
+          rm -rf "$dst"
+          python -m dualasr.bin.augment apply --src "$src" --dst "$dst" --seed "$aseed" --purpose train --fs "$fs" "${aug_args[@]}"
+          made+=("$dst"); wants+=("$want")
+        fi
+      fi
+      if [ "$robust_test_sets" = true ]; then
+        for t in $clean_test_sets; do
+          [ "$t" != "$dev_set" ] || continue
+          src=$datadir/$(set_name "$t" "$l")
+          for kind in noisy reverb; do
+            dst=$datadir/$(set_name "${t}_$kind" "$l")
+            if [ $kind = noisy ]; then args=(--noise_scp "$adir/test/noises.scp" --noise_db_range "$robust_snr");
+            else args=(--rir_scp "$adir/test/rirs.scp"); fi
+            want="seed=$aseed ${args[*]}"
+            if params_done "$datadir/.done/aug_$(basename "$dst")" "$want"; then log "$dst already made"; continue; fi
+            rm -rf "$dst"
+            python -m dualasr.bin.augment apply --src "$src" --dst "$dst" --seed "$aseed" --purpose "test_$kind" --fs "$fs" "${args[@]}"
+            made+=("$dst"); wants+=("$want")
+          done
+        done
+      fi
+      [ ${#made[@]} -eq 0 ] || utils/validate_data_dir.sh --sample-rate "$fs" "${made[@]}"
+      for i in "${!made[@]}"; do  # marked done only once validated
+        echo "${wants[i]}" > "$datadir/.done/.tmp" && mv "$datadir/.done/.tmp" "$datadir/.done/aug_$(basename "${made[i]}")"
+      done
     done
   fi
 fi

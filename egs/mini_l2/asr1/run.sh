@@ -4,6 +4,8 @@
 #   ./run.sh --size tiny --stop_stage 5        # data, features, filter, tokenizers
 # Korean is tokenized as jamo (the template's --hangul jamo) and needs 4 epochs here;
 # English spelling takes the config's max_epoch (6 at the default size).
+# The robustness test sets test_noisy_<lang> and test_reverb_<lang> are made, decoded and scored (stage 2);
+# training augmentation is off unless asked (--augment_rir true --augment_noise true).
 set -euo pipefail
 ./dual_asr.sh --langs "ko en" --lang_suffix true --train_set train --dev_set dev --test_sets test \
-  --size default --lang_train_args "ko:--max_epoch 4" "$@"
+  --size default --lang_train_args "ko:--max_epoch 4" --robust_test_sets true "$@"
