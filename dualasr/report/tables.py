@@ -164,7 +164,7 @@ def to_markdown(table: List[Dict[str, str]], title: Optional[str] = None) -> str
     cols = list(table[0].keys())
     out = [f"## {title}\n"] if title else []
     out.append("| " + " | ".join(cols) + " |")
-    out.append("|" + "|".join("---" if c in ("lang", "model", "output", "metric", "canonical") else "---:"
+    out.append("|" + "|".join("---" if c in ("lang", "test set", "model", "output", "metric", "canonical") else "---:"
                                for c in cols) + "|")
     for line in table:
         out.append("| " + " | ".join(line.get(c, "–") for c in cols) + " |")
