@@ -131,14 +131,15 @@ def babble(rng: np.random.Generator, utts_by_spk: Dict[str, List[Utterance]], n:
     return out / max(np.sqrt(np.mean(out ** 2)), 1e-8)
 
 
-def split_speakers(train: Sequence[Utterance], seed: int) -> Dict[str, Dict[str, List[Utterance]]]:
+def split_speakers(train: Sequence[Utterance], seed: int,
+                   where: str = "the training set") -> Dict[str, Dict[str, List[Utterance]]]:
     """The training speakers in two disjoint halves (seeded): babble of the train pool, of the test pool."""
     by_spk: Dict[str, List[Utterance]] = {}
     for u in train:
         by_spk.setdefault(u.spk, []).append(u)
     spks = sorted(by_spk)
     if len(spks) < 2:
-        raise SystemExit(f"augment: babble needs at least 2 training speakers (one per pool), found {len(spks)}")
+        raise SystemExit(f"{where}: babble needs at least 2 training speakers (one per pool), found {len(spks)}")
     order = np.random.default_rng([seed, 7]).permutation(len(spks))
     half = len(spks) // 2
     return {"train": {spks[i]: by_spk[spks[i]] for i in order[half:]},
@@ -149,7 +150,7 @@ def make_assets(out: Path, train_dir: Path, seed: int, fs: int, pools: Sequence[
     """Write ``<out>/<pool>/{rirs,noises}/*.wav``, ``rirs.scp``, ``noises.scp``, ``rooms.tsv``,
     ``noises.tsv`` for each pool (see the module docstring)."""
     out = Path(out).absolute()
-    halves = split_speakers(read_data_dir(train_dir), seed)
+    halves = split_speakers(read_data_dir(train_dir), seed, str(Path(train_dir) / "utt2spk"))
     for pool in pools:
         pdir = out / pool
         (pdir / "rirs").mkdir(parents=True, exist_ok=True)

@@ -209,3 +209,9 @@ def test_robustness_table_from_score_rows():
     assert (delta["clean"], delta["noisy"], delta["reverb"]) == ("+2.00 (1 run)", "-5.00 (1 run)", "+3.00 (1 run)")
     # meaning: DO only (no so_meaning rows), so no difference row
     assert [r["model"] for r in table if r["output"] == "meaning"] == ["DO"]
+
+
+def test_one_training_speaker_is_refused_naming_the_file(tmp_path):
+    train = _corpus(tmp_path, n_spk=1)
+    with pytest.raises(SystemExit, match=r"train/utt2spk: babble needs at least 2 training speakers"):
+        make_assets(tmp_path / "out", train, 1, FS)
