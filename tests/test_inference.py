@@ -78,6 +78,41 @@ def test_rescore_margin_bounds_which_prefixes_are_rescored():
     assert hyps() != hyps(ctc_weight=1.0), "this model's decoders must change some hypothesis"
 
 
+def test_ctc_rescore_picks_from_the_ctc_nbest_of_rescore_nbest_with_the_length_bonus():
+    """The candidates are the ``rescore_nbest`` best CTC prefixes (not ``beam_size`` of them), and
+    ``length_bonus`` is added per token: a large bonus picks the longest candidate, a large malus the
+    shortest, and a 10-best offers a longer one than a 4-best (the right hypothesis is recovered from
+    a deeper n-best: with n-best 4 it was missing in most utterances where ctc_rescore lost to
+    beam_search on the demo models)."""
+    model = build_model(("surface", "meaning"), seed=5).eval()
+    feats = [torch.randn(64, 20, generator=torch.Generator().manual_seed(n)) for n in range(4)]
+
+    def nbest(s2t, x, o, n):
+        with torch.no_grad():
+            enc, elens = model.encode(x[None], torch.tensor([x.shape[0]]))[o]
+            lp = model.ctcs[o].log_softmax(enc)
+        lp[:, :, len(model.token_lists[o]) - 1] = float("-inf")
+        pref, plen, score = ctc_prefix_beam_search(lp, elens, n)
+        return [(s2t._text(o, pref[0, j, : plen[0, j]].tolist()), int(plen[0, j])) for j in range(n)
+                if torch.isfinite(score[0, j])]
+
+    longer_in_10 = 0
+    for x in feats:
+        for n in (4, 10):
+            for sign, pick in ((1.0, max), (-1.0, min)):
+                s2t = DualSpeech2Text(model, beam_size=4, rescore_nbest=n, length_bonus=sign * 1e3,
+                                      ctc_weight=0.5, decode_mode="ctc_rescore")
+                hyp = s2t(x)
+                for o in model.outputs:
+                    cands = nbest(s2t, x, o, n)
+                    want = pick(length for _, length in cands)
+                    assert hyp[o] in {t for t, length in cands if length == want}, (n, sign, o, hyp[o], cands)
+        s2t = DualSpeech2Text(model, beam_size=4, decode_mode="ctc_rescore")
+        longer_in_10 += any(max(length for _, length in nbest(s2t, x, o, 10))
+                            > max(length for _, length in nbest(s2t, x, o, 4)) for o in model.outputs)
+    assert longer_in_10, "some 10-best must hold a longer prefix than the 4-best, or this test shows nothing"
+
+
 def test_ctc_rescore_counts_encoder_frames_as_alone():
     model = build_model(("surface", "meaning"), seed=5).eval()
     s2t = DualSpeech2Text(model, decode_mode="ctc_rescore")
