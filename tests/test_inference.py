@@ -36,18 +36,19 @@ def count_encoder_calls(model):
     return calls
 
 
-@pytest.mark.parametrize("mode", DECODE_MODES)
-def test_joint_decode_equals_separate_and_encodes_once(mode):
+@pytest.mark.parametrize("mode, extra", [(m, {}) for m in DECODE_MODES]
+                         + [("ctc_rescore", {"rescore_nbest": 10, "length_bonus": 1.0, "rescore_margin": 2.0})])
+def test_joint_decode_equals_separate_and_encodes_once(mode, extra):
     model = build_model(("surface", "meaning"), seed=3)
     feats = [torch.randn(60, 20, generator=torch.Generator().manual_seed(i)) for i in range(3)]
-    joint = DualSpeech2Text(model, beam_size=3, maxlenratio=0.3, decode_mode=mode)
+    joint = DualSpeech2Text(model, beam_size=3, maxlenratio=0.3, decode_mode=mode, **extra)
     calls = count_encoder_calls(model)
     joint_hyps = [joint(f) for f in feats]
     assert calls["n"] == len(feats), "a DO model must run its encoder once per utterance"
     assert all(set(h) == {"surface", "meaning"} for h in joint_hyps)
 
     for o in ("surface", "meaning"):
-        alone = DualSpeech2Text(model, beam_size=3, maxlenratio=0.3, outputs=[o], decode_mode=mode)
+        alone = DualSpeech2Text(model, beam_size=3, maxlenratio=0.3, outputs=[o], decode_mode=mode, **extra)
         calls["n"] = 0
         hyps = [alone(f)[o] for f in feats]
         assert calls["n"] == len(feats)
