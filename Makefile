@@ -6,21 +6,38 @@ PY := tools/venv/bin/python
 DEMO := egs/mini_l2/asr1
 PYTEST_ARGS ?=
 
-.PHONY: install demo paper test bench clean-demo
+.PHONY: install demo paper variants test bench clean-demo
 
 install:
 	bash tools/install.sh
 
 # The embedded corpus (ko + en, default size) end to end: data, features, SO/DO training, decoding,
 # scoring, analyses and the report. Prints the main table and the report's path.
+# The demo trains the paper's three kinds; `make variants` adds do_branch and the other variants.
+DEMO_MODELS := so_surface so_meaning do
 demo: install
-	cd $(DEMO) && ./run.sh --size default --nj 2
+	cd $(DEMO) && ./run.sh --size default --nj 2 --models "$(DEMO_MODELS)"
 
 # The paper's numbers: every model kind with seeds 1 2 3 (default size, ko + en) into exp_paper, so the
 # CKA reference (so_surface seed 1 vs 2), mean ± sd and the paired bootstrap are in exp_paper/report.
 # Shares data/ and dump/ with the demo. Not run in CI.
 paper: install
 	cd $(DEMO) && ./run.sh --size default --nj 2 --seeds "1 2 3" --expdir exp_paper --models "$(PAPER_MODELS)"
+
+# Every dual-output variant at the demo's size, in English, beside the demo's own SO and DO models
+# (copied from exp/: the same data, config and seed, so they are not trained twice) in exp_variants;
+# its report is copied to docs/variants. Run `make demo` first.
+VARIANT_LANG := en
+variants: install
+	@for m in $(DEMO_MODELS); do test -f $(DEMO)/exp/$${m}_$(VARIANT_LANG)/.done_train || \
+	  { echo "make variants: $(DEMO)/exp/$${m}_$(VARIANT_LANG) is not trained: run make demo first" >&2; exit 1; }; done
+	mkdir -p $(DEMO)/exp_variants
+	for d in stats_$(VARIANT_LANG) $(foreach m,$(DEMO_MODELS),$(m)_$(VARIANT_LANG)); do \
+	  test -e $(DEMO)/exp_variants/$$d || cp -a $(DEMO)/exp/$$d $(DEMO)/exp_variants/$$d; done
+	cd $(DEMO) && ./run.sh --size default --nj 2 --langs $(VARIANT_LANG) --stage 7 --expdir exp_variants \
+	  --models "$(PAPER_MODELS)"
+	rm -rf docs/variants.tmp && cp -r $(DEMO)/exp_variants/report docs/variants.tmp && rm -rf docs/variants && \
+	  mv docs/variants.tmp docs/variants
 
 # The test suite (unit tests, corpus fixtures, a real one-node Slurm, CPU DDP, tiny recipe runs).
 test: install
@@ -34,4 +51,4 @@ bench: install
 	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang en --no_train --decode_modes ctc_rescore --decode_batch_size 16
 
 clean-demo:
-	rm -rf $(DEMO)/data $(DEMO)/dump $(DEMO)/exp $(DEMO)/exp_paper $(DEMO)/wav
+	rm -rf $(DEMO)/data $(DEMO)/dump $(DEMO)/exp $(DEMO)/exp_paper $(DEMO)/exp_variants $(DEMO)/wav
