@@ -50,11 +50,18 @@ class _Deferred(types.ModuleType):
 
 
 def defer_import(name: str) -> None:
-    """Register a stand-in for ``name`` (no-op if it is imported already or not installed)."""
-    if name in sys.modules or importlib.util.find_spec(name) is None:
+    """Register a stand-in for ``name`` (no-op if it is imported already or not installed).
+
+    The stand-in carries the real module's ``__file__``: ``inspect.getmodule`` (run, for one, when
+    the first ``torch.optim`` optimizer imports ``torch._dynamo``) reads ``__file__`` of every
+    module in ``sys.modules``, and a missing one would import the real module there.
+    """
+    spec = None if name in sys.modules else importlib.util.find_spec(name)
+    if spec is None:
         return
     module = _Deferred(name)
     module.__spec__ = ModuleSpec(name, None)
+    module.__file__ = spec.origin
     sys.modules[name] = module
 
 

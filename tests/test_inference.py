@@ -36,18 +36,19 @@ def count_encoder_calls(model):
     return calls
 
 
-@pytest.mark.parametrize("mode", DECODE_MODES)
-def test_joint_decode_equals_separate_and_encodes_once(mode):
+@pytest.mark.parametrize("mode, extra", [(m, {}) for m in DECODE_MODES]
+                         + [("ctc_rescore", {"rescore_nbest": 10, "length_bonus": 1.0, "rescore_margin": 2.0})])
+def test_joint_decode_equals_separate_and_encodes_once(mode, extra):
     model = build_model(("surface", "meaning"), seed=3)
     feats = [torch.randn(60, 20, generator=torch.Generator().manual_seed(i)) for i in range(3)]
-    joint = DualSpeech2Text(model, beam_size=3, maxlenratio=0.3, decode_mode=mode)
+    joint = DualSpeech2Text(model, beam_size=3, maxlenratio=0.3, decode_mode=mode, **extra)
     calls = count_encoder_calls(model)
     joint_hyps = [joint(f) for f in feats]
     assert calls["n"] == len(feats), "a DO model must run its encoder once per utterance"
     assert all(set(h) == {"surface", "meaning"} for h in joint_hyps)
 
     for o in ("surface", "meaning"):
-        alone = DualSpeech2Text(model, beam_size=3, maxlenratio=0.3, outputs=[o], decode_mode=mode)
+        alone = DualSpeech2Text(model, beam_size=3, maxlenratio=0.3, outputs=[o], decode_mode=mode, **extra)
         calls["n"] = 0
         hyps = [alone(f)[o] for f in feats]
         assert calls["n"] == len(feats)
@@ -76,6 +77,41 @@ def test_rescore_margin_bounds_which_prefixes_are_rescored():
     assert hyps(rescore_margin=1e9) == hyps()  # every prefix within the margin: all rescored
     assert hyps(rescore_margin=0.0) == hyps(ctc_weight=1.0)  # only the best CTC prefix: nothing to rescore
     assert hyps() != hyps(ctc_weight=1.0), "this model's decoders must change some hypothesis"
+
+
+def test_ctc_rescore_picks_from_the_ctc_nbest_of_rescore_nbest_with_the_length_bonus():
+    """The candidates are the ``rescore_nbest`` best CTC prefixes (not ``beam_size`` of them), and
+    ``length_bonus`` is added per token: a large bonus picks the longest candidate, a large malus the
+    shortest, and a 10-best offers a longer one than a 4-best (the right hypothesis is recovered from
+    a deeper n-best: with n-best 4 it was missing in most utterances where ctc_rescore lost to
+    beam_search on the demo models)."""
+    model = build_model(("surface", "meaning"), seed=5).eval()
+    feats = [torch.randn(64, 20, generator=torch.Generator().manual_seed(n)) for n in range(4)]
+
+    def nbest(s2t, x, o, n):
+        with torch.no_grad():
+            enc, elens = model.encode(x[None], torch.tensor([x.shape[0]]))[o]
+            lp = model.ctcs[o].log_softmax(enc)
+        lp[:, :, len(model.token_lists[o]) - 1] = float("-inf")
+        pref, plen, score = ctc_prefix_beam_search(lp, elens, n)
+        return [(s2t._text(o, pref[0, j, : plen[0, j]].tolist()), int(plen[0, j])) for j in range(n)
+                if torch.isfinite(score[0, j])]
+
+    longer_in_10 = 0
+    for x in feats:
+        for n in (4, 10):
+            for sign, pick in ((1.0, max), (-1.0, min)):
+                s2t = DualSpeech2Text(model, beam_size=4, rescore_nbest=n, length_bonus=sign * 1e3,
+                                      ctc_weight=0.5, decode_mode="ctc_rescore")
+                hyp = s2t(x)
+                for o in model.outputs:
+                    cands = nbest(s2t, x, o, n)
+                    want = pick(length for _, length in cands)
+                    assert hyp[o] in {t for t, length in cands if length == want}, (n, sign, o, hyp[o], cands)
+        s2t = DualSpeech2Text(model, beam_size=4, decode_mode="ctc_rescore")
+        longer_in_10 += any(max(length for _, length in nbest(s2t, x, o, 10))
+                            > max(length for _, length in nbest(s2t, x, o, 4)) for o in model.outputs)
+    assert longer_in_10, "some 10-best must hold a longer prefix than the 4-best, or this test shows nothing"
 
 
 def test_ctc_rescore_counts_encoder_frames_as_alone():

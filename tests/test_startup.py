@@ -23,6 +23,17 @@ def test_task_import_is_quiet_and_skips_g2p_and_typeguard():
     assert res.stdout.split() == ["_Deferred", "False"]  # nothing else reached stdout
 
 
+def test_first_optimizer_does_not_load_g2p_en():
+    """torch's first optimizer imports torch._dynamo, whose inspect.getmodule walks sys.modules."""
+    res = _python("import sys, dualasr.tasks.dual_asr, torch\n"
+                  "torch.optim.Adam(torch.nn.Linear(2, 2).parameters())\n"
+                  "import inspect; inspect.getmodule(sys._getframe())\n"
+                  "print(type(sys.modules['g2p_en']).__name__, 'nltk' in sys.modules)")
+    assert res.returncode == 0, res.stderr
+    assert "[nltk_data]" not in res.stderr
+    assert res.stdout.split() == ["_Deferred", "False"]
+
+
 def test_deferred_g2p_en_loads_on_use():
     res = _python("import dualasr.lazy_deps, g2p_en; print(g2p_en.G2p.__name__)")
     assert res.returncode == 0, res.stderr

@@ -315,7 +315,8 @@ def main(argv=None) -> int:
                    "of the meaning hypothesis")
     p.add_argument("--format", default="text", choices=["text", "json", "tsv"])
     p.add_argument("--ngpu", type=int, default=0)
-    p.add_argument("--beam_size", type=int, default=None, help="default: the packed decode settings")
+    p.add_argument("--beam_size", type=int, default=None, help="default: the packed decode settings (with "
+                   "ctc_rescore, the n-best is their rescore_nbest where set)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     kwargs = {"beam_size": a.beam_size} if a.beam_size is not None else {}
