@@ -158,6 +158,10 @@ def test_recipe_trains_on_augmented_audio_and_scores_the_robustness_sets(mini_l2
         assert set(read_kaldi_map(r / "dump" / "fbank" / f"test_{kind}_en" / "feats.scp")) == set(test)
         for m in ("so_surface", "do"):
             assert any(x["test_set"] == f"test_{kind}_en" and x["model"] == m and x["metric"] == "cer" for x in rows)
+            # greedy branch decoding is for the clean test set only (the branch table's)
+            assert not (r / "exp_aug" / f"{m}_en" / f"decode_test_{kind}_en" / "att_greedy").exists()
+        assert not any(x["test_set"] == f"test_{kind}_en" and x.get("decode", "joint") != "joint" for x in rows)
+    assert (r / "exp_aug" / "so_surface_en" / "decode_test_en" / "att_greedy" / "text.surface").is_file()
     # the robustness sets were made from the test pool, training from the train pool (stage 2's records)
     done = r / "data" / ".done"
     assert "augment/en/test/noises.scp" in (done / "aug_test_noisy_en").read_text()

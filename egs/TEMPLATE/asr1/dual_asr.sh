@@ -433,7 +433,9 @@ fi
 if run_stage 9 "score: CER (WER for en, PER for phone tokens) per output, joint and each branch alone, MDD on the surface; exp/results.{json,md}"; then
   if [ -n "$mdd_lexicon" ] && [ ! -f "$mdd_lexicon" ]; then log "--mdd_lexicon $mdd_lexicon: no such file; no prompt-free MDD on phones"; fi
   for l in $langs; do
-    for t in $test_sets; do  # CTC-only and attention-only greedy decoding: one process per test set
+    # CTC-only and attention-only greedy decoding, one process per test set: the clean test sets only (the
+    # branch table's; the robustness sets are scored by the joint decoding alone)
+    for t in $clean_test_sets; do
       ts=$(set_name "$t" "$l"); todo=()
       for m in $models; do for s in $seed_list; do
         dir=$expdir/$(exp_name "$m" "$l" "$s")
@@ -452,7 +454,8 @@ if run_stage 9 "score: CER (WER for en, PER for phone tokens) per output, joint 
         dir=$expdir/$(exp_name "$m" "$l" "$s")
         for t in $test_sets; do
           ts=$(set_name "$t" "$l")
-          for mode in joint ctc_greedy att_greedy; do
+          modes="joint"; case " $clean_test_sets " in *" $t "*) modes="joint ctc_greedy att_greedy";; esac
+          for mode in $modes; do
             if [ "$mode" = joint ]; then d=$dir/decode_$ts; else d=$dir/decode_$ts/$mode; fi
             python -m dualasr.bin.score --ref_dir "$dumpdir/fbank/$ts" --decode_dir "$d" --decode "$mode" \
               --lang "$l" --model "$m" $( [ -n "$seeds" ] && echo "--seed $s" ) $(ttype_args) \
