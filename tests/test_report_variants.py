@@ -39,3 +39,20 @@ def test_variants_in_main_table_figure_and_sentences(tmp_path):
     assert "figures/variants/divergence_surface_cer.png" in section
     with open(out / "residual_sparsity.csv", encoding="utf-8") as f:
         assert [r["output"] for r in csv.DictReader(f)] == ["surface", "meaning"]
+
+
+def test_single_run_variant_sentence_says_so():
+    """With one seed per model, the variants sentence names the differences as single runs, not findings."""
+    from dualasr.report.variants import sentences_variants
+
+    def row(model, output, errors):
+        return {"lang": "en", "model": model, "output": output, "metric": "cer", "errors": errors, "ref_len": 100,
+                "seed": None, "test_set": "test_en"}
+
+    rows = [row("so_surface", "surface", 5), row("so_meaning", "meaning", 8), row("do", "surface", 6),
+            row("do", "meaning", 7), row("do_hier", "surface", 4), row("do_hier", "meaning", 7)]
+    (line,) = sentences_variants(rows, [])
+    assert "do_hier (surface -1.00" in line and "single runs (one seed of each model)" in line
+    rows += [{**r, "seed": 2, "errors": r["errors"] + 1} for r in rows]
+    (line,) = sentences_variants([{**r, "seed": r["seed"] or 1} for r in rows], [])
+    assert "single runs" not in line

@@ -136,6 +136,9 @@ def sentences_variants(results: List[dict], sig_rows: List[Dict[str, object]]) -
             s = head + "; no variant has surface CER at most SO's with meaning CER at most DO's"
         if fail:
             s += "; the others: " + ", ".join(fail)
+        if len(so_s) < 2 or len(do_s) < 2:
+            s += (". These are single runs (one seed of each model): each difference may move by as much with "
+                  "another seed, so none is a finding until several seeds agree (`--seeds`, `make paper`)")
         out.append(s + ".")
     return out
 
