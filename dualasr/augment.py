@@ -30,15 +30,13 @@ the other half of the training speakers.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-import soundfile
 
 from dualasr.data.datadir import Utterance, read_data_dir, read_kaldi_map, write_data_dir, write_kaldi_map
-from dualasr.files import write_atomic
+from dualasr.files import write_atomic, write_wav_atomic
 
 ROOM_RANGES = ((3.0, 10.0), (3.0, 8.0), (2.4, 4.0))  # length, width, height (m)
 ABSORPTION = (0.15, 0.6)   # energy absorption of the walls, floor and ceiling
@@ -56,12 +54,6 @@ SIZES = {"train": dict(rirs=40, colour=3, babble=6), "test": dict(rirs=10, colou
 def _rng(seed: int, pool: str, what: str) -> np.random.Generator:
     # one independent stream per (seed, pool, kind of asset): the test pool never reuses a train draw
     return np.random.default_rng([seed, POOLS.index(pool), sum(ord(c) << (8 * i) for i, c in enumerate(what))])
-
-
-def _write_wav(path: Path, x: np.ndarray, fs: int, subtype: str = "PCM_16") -> None:
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.wav")
-    soundfile.write(tmp, x, fs, subtype=subtype)
-    os.replace(tmp, path)
 
 
 def simulate_rir(rng: np.random.Generator, fs: int) -> tuple[np.ndarray, dict]:
@@ -162,7 +154,7 @@ def make_assets(out: Path, train_dir: Path, seed: int, fs: int, pools: Sequence[
             rir, params = simulate_rir(rng, fs)
             name = f"{pool}-room{i:03d}"
             # 24-bit PCM: a float wav gets libsndfile's PEAK chunk, which holds the time of writing
-            _write_wav(pdir / "rirs" / f"{name}.wav", rir, fs, subtype="PCM_24")
+            write_wav_atomic(pdir / "rirs" / f"{name}.wav", rir, fs, subtype="PCM_24")
             rirs.append((name, str(pdir / "rirs" / f"{name}.wav")))
             rooms.append({"id": name, **params})
         n = int(NOISE_SECONDS * fs)
@@ -172,7 +164,7 @@ def make_assets(out: Path, train_dir: Path, seed: int, fs: int, pools: Sequence[
             for i in range(size["colour"]):
                 name = f"{pool}-{colour}{i:02d}"
                 x = 0.1 * coloured_noise(rng, n, exponent)
-                _write_wav(pdir / "noises" / f"{name}.wav", x, fs)
+                write_wav_atomic(pdir / "noises" / f"{name}.wav", x, fs)
                 noises.append((name, str(pdir / "noises" / f"{name}.wav")))
                 info.append({"id": name, "kind": colour, "speakers": ""})
         rng = _rng(seed, pool, "babble")
@@ -180,7 +172,7 @@ def make_assets(out: Path, train_dir: Path, seed: int, fs: int, pools: Sequence[
         for i in range(size["babble"]):
             name = f"{pool}-babble{i:02d}"
             x = 0.1 * babble(rng, spks, n, fs, str(Path(train_dir) / "wav.scp"))
-            _write_wav(pdir / "noises" / f"{name}.wav", x, fs)
+            write_wav_atomic(pdir / "noises" / f"{name}.wav", x, fs)
             noises.append((name, str(pdir / "noises" / f"{name}.wav")))
             info.append({"id": name, "kind": "babble", "speakers": " ".join(sorted(spks))})
         write_kaldi_map(pdir / "rirs.scp", rirs)
@@ -238,7 +230,7 @@ def augment_dir(src: Path, dst: Path, seed: int, purpose: str, rir_scp: Optional
             y = prep(u.uttid, {"speech": x.astype(np.float64)})["speech"]
             y = np.asarray(y, dtype=np.float64).reshape(-1)  # (time,) or (time, 1) -> mono
             path = wavdir / f"{u.uttid}.wav"
-            _write_wav(path, y, fs)
+            write_wav_atomic(path, y, fs)
             out.append(Utterance(u.uttid, str(path), u.spk, u.surface, u.meaning, u.canonical))
     finally:
         np.random.set_state(state)

@@ -19,6 +19,16 @@ def write_atomic(path: Path | str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_wav_atomic(path: Path | str, x, fs: int, subtype: str = "PCM_16") -> None:
+    """Write the waveform ``x`` as a WAV file at ``path`` through a temporary name and a rename."""
+    import soundfile  # here, not at the top: files.py is imported by CLIs that never touch audio
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.wav")
+    soundfile.write(tmp, x, fs, subtype=subtype, format="WAV")
+    os.replace(tmp, path)
+
+
 def csv_text(header: Sequence[str], rows: Sequence[Row]) -> str:
     """CSV text: ``header``, then one line per row. A row is a sequence of values in header order,
     or a mapping looked up by the header's names (a missing name is an empty cell).

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from dualasr.align import canonical
 from dualasr.data.datadir import Utterance, write_data_dir, write_kaldi_map
-from dualasr.files import write_atomic
+from dualasr.files import write_atomic, write_wav_atomic
 from dualasr.synth.rules_en import surface_en
 from dualasr.synth.rules_ko import surface_ko
 from dualasr.synth.sentences import sample_sentences
@@ -236,9 +236,7 @@ def render(job: Tuple[str, PlannedUtt, str, bool]) -> Tuple[str, int]:
         loud = np.flatnonzero(np.abs(y) > 0.005)
         if len(loud):
             y = y[: loud[-1] + 1 + int(TRAIL_S * SAMPLE_RATE)]
-        tmp = f"{wav}.tmp{os.getpid()}.wav"
-        sf.write(tmp, y, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-        os.replace(tmp, wav)
+        write_wav_atomic(wav, y, SAMPLE_RATE)
         return utt.uttid, len(y)
     finally:
         if os.path.exists(raw):
