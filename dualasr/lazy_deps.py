@@ -10,6 +10,10 @@ tokenizer still gets it. (The standard library's ``LazyLoader`` does not serve o
 the import statement itself reads ``__spec__`` of a module found in ``sys.modules``, which
 already runs the deferred module.)
 
+The same stand-in defers ``scipy.signal`` (ESPnet's preprocessor calls it only to convolve a room
+response or window a frame) and ESPnet's JETS alignment module, which the trainer imports only for an
+``isinstance`` test (a class stand-in answers it without the import: see :class:`_DeferredClass`).
+
 ESPnet decorates most of its classes and functions with typeguard's ``@typechecked``, which
 re-parses and re-compiles each one when its module is imported: about 500 ``compile`` calls and
 4-5 s of every dualasr process's start-up on these 2 cores. typeguard itself makes the decorator a
@@ -32,6 +36,8 @@ import logging
 import os
 import sys
 import types
+import importlib.machinery
+import importlib.util
 from importlib.machinery import ModuleSpec
 
 import torch  # noqa: F401  (see the module docstring)
@@ -40,28 +46,92 @@ import torch  # noqa: F401  (see the module docstring)
 class _Deferred(types.ModuleType):
     """Stands in for a module until one of its attributes is used."""
 
-    def __getattr__(self, attr: str):  # only called for attributes the stand-in lacks
+    def _load(self):
         name = self.__name__
         if sys.modules.get(name) is self:
             del sys.modules[name]
         real = importlib.import_module(name)
         self.__dict__.update({k: v for k, v in real.__dict__.items() if k != "__spec__"})
-        return getattr(real, attr)
+        return real
+
+    def __getattr__(self, attr: str):  # only called for attributes the stand-in lacks
+        if attr == "__path__":  # the import system's "is it a package?" (a package's stand-in has one)
+            raise AttributeError(attr)
+        return getattr(self._load(), attr)
 
 
-def defer_import(name: str) -> None:
-    """Register a stand-in for ``name`` (no-op if it is imported already or not installed).
+class _DeferredClass:
+    """Stands in for a class of a deferred module that importers name at import time but use later.
+
+    ``isinstance(x, stand_in)`` is False while the real module is not imported (no instance of its
+    class can exist yet), and the real class's answer afterwards. Calling it, reading its attributes
+    or subclassing it imports the real module and uses the real class.
+    """
+
+    def __init__(self, module: str, name: str):
+        self._module, self._name = module, name
+
+    def _real(self):
+        mod = sys.modules.get(self._module)
+        if isinstance(mod, _Deferred):
+            mod = mod._load()
+        return getattr(mod if mod is not None else importlib.import_module(self._module), self._name)
+
+    def _real_if_loaded(self):
+        mod = sys.modules.get(self._module)
+        return None if mod is None or isinstance(mod, _Deferred) else getattr(mod, self._name)
+
+    def __instancecheck__(self, obj) -> bool:
+        real = self._real_if_loaded()
+        return real is not None and isinstance(obj, real)
+
+    def __subclasscheck__(self, cls) -> bool:
+        real = self._real_if_loaded()
+        return real is not None and issubclass(cls, real)
+
+    def __mro_entries__(self, bases):
+        return (self._real(),)
+
+    def __call__(self, *args, **kwargs):
+        return self._real()(*args, **kwargs)
+
+    def __getattr__(self, attr: str):
+        return getattr(self._real(), attr)
+
+
+def _find_spec(name: str):
+    """The spec of module ``name`` without running any package's ``__init__`` (which
+    ``importlib.util.find_spec`` does for a dotted name's parents): each part is looked up on the
+    file system below the previous one. An import of ``name`` itself finds the stand-in in
+    ``sys.modules`` and does not import the parents either."""
+    top, *rest = name.split(".")
+    spec = importlib.util.find_spec(top) if top not in sys.modules else sys.modules[top].__spec__
+    for i, part in enumerate(rest):
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(".".join([top, *rest[: i + 1]]),
+                                                        list(spec.submodule_search_locations))
+    return spec
+
+
+def defer_import(name: str, classes: tuple = ()) -> None:
+    """Register a stand-in for ``name`` (no-op if it is imported already or not installed), with a
+    :class:`_DeferredClass` for each of ``classes`` (names that other modules import from it).
 
     The stand-in carries the real module's ``__file__``: ``inspect.getmodule`` (run, for one, when
     the first ``torch.optim`` optimizer imports ``torch._dynamo``) reads ``__file__`` of every
     module in ``sys.modules``, and a missing one would import the real module there.
     """
-    spec = None if name in sys.modules else importlib.util.find_spec(name)
+    spec = None if name in sys.modules else _find_spec(name)
     if spec is None:
         return
     module = _Deferred(name)
     module.__spec__ = ModuleSpec(name, None)
     module.__file__ = spec.origin
+    if spec.submodule_search_locations is not None:
+        module.__path__ = list(spec.submodule_search_locations)
+    for c in classes:
+        setattr(module, c, _DeferredClass(name, c))
     sys.modules[name] = module
 
 
@@ -88,5 +158,10 @@ def _import_espnet_attention_quietly() -> None:
 
 
 defer_import("g2p_en")
+# ESPnet's preprocessor does ``import scipy.signal`` (0.6 s, scipy.stats included) for functions that
+# only augmentation and framing call; the trainer reaches JETS' alignment module (numba, scipy.stats)
+# only for an isinstance test when it plots attentions.
+defer_import("scipy.signal")
+defer_import("espnet2.gan_tts.jets.alignments", classes=("AlignmentModule",))
 _skip_typeguard_instrumentation()
 _import_espnet_attention_quietly()
