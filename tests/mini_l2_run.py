@@ -20,8 +20,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "egs" / "mini_l2" / "asr1"
-ARGS = ["--size", "tiny", "--nj", "2", "--analysis_max_utts", "10", "--swap_max_utts", "6", "--reference_seed", "2",
-        "--robust_test_sets", "false"]
+# two 1-thread training jobs side by side (stage 7's --train_jobs, as make demo trains)
+ARGS = ["--size", "tiny", "--nj", "2", "--train_jobs", "2", "--train_threads", "1", "--analysis_max_utts", "10",
+        "--swap_max_utts", "6", "--reference_seed", "2", "--robust_test_sets", "false"]
 AUG_ARGS = ["--stage", "2", "--stop_stage", "12", "--langs", "en", "--models", "so_surface do", "--reference_seed", "",
             "--expdir", "exp_aug", "--augment_rir", "true", "--augment_noise", "true", "--robust_test_sets", "true",
             "--train_args", "--max_epoch 1"]  # one epoch: this part checks the plumbing, not the accuracy

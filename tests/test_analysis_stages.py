@@ -187,18 +187,21 @@ def test_train_progress_on_a_real_log(recipe, tmp_path):
     log = parse_train_log(d / "train.log")
     s = speed(log)
     assert s and s > 0 and len(points(log)) >= 2
-    waiter = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(4)"])
-    proc = subprocess.run([sys.executable, "-m", "dualasr.bin.train_progress", "--dir", str(d), "--pid", str(waiter.pid),
-                           "--frames", "1000", "--outputs", "1", "--later", "en:2:2000:3", "--poll", "1", "--every", "0"],
-                          capture_output=True, text=True, timeout=60)
-    waiter.wait()
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stderr.splitlines()
-    est = [line for line in lines if line.startswith("[estimate] so_surface_en:")]
-    assert len(est) == 1 and "about 0.0 min left for it" in est[0]
-    want = s * log.n_batch * 2 * 3 * DO_COST / 60  # per SO frame-epoch x 2000 frames/1000 x 3 epochs x DO cost
-    assert f"{want:.1f} min for the training stage" in est[0]
-    assert any(line.startswith("[progress] so_surface_en: epoch") for line in lines)
+    for parallel in (1, 2):  # --parallel 2 (stage 7's --train_jobs 2): the later job shares the two lanes
+        waiter = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(4)"])
+        proc = subprocess.run([sys.executable, "-m", "dualasr.bin.train_progress", "--dir", str(d), "--pid",
+                               str(waiter.pid), "--frames", "1000", "--outputs", "1", "--later", "en:2:2000:3",
+                               "--parallel", str(parallel), "--poll", "1", "--every", "0"],
+                              capture_output=True, text=True, timeout=60)
+        waiter.wait()
+        assert proc.returncode == 0, proc.stderr
+        lines = proc.stderr.splitlines()
+        est = [line for line in lines if line.startswith("[estimate] so_surface_en:")]
+        assert len(est) == 1 and "about 0.0 min left for it" in est[0]
+        # per SO frame-epoch x 2000 frames/1000 x 3 epochs x DO cost, over the lanes
+        want = s * log.n_batch * 2 * 3 * DO_COST / 60 / parallel
+        assert f"{want:.1f} min for the training stage" in est[0]
+        assert any(line.startswith("[progress] so_surface_en: epoch") for line in lines)
     bad = subprocess.run([sys.executable, "-m", "dualasr.bin.train_progress", "--dir", str(d), "--pid", "1",
                           "--later", "en:x:1:1"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--later 'en:x:1:1': expected lang:outputs:train_frames:epochs" in bad.stderr

@@ -76,14 +76,18 @@ def fmt_min(s: float) -> str:
 
 
 def stage_estimate(name: str, log: TrainLog, epochs: int, frames: int, outputs: int,
-                   later: Sequence[Tuple[str, int, int, int]]) -> Optional[str]:
-    """One line: this model's remaining time and the stage's (this model + the later jobs)."""
+                   later: Sequence[Tuple[str, int, int, int]], parallel: int = 1) -> Optional[str]:
+    """One line: this model's remaining time and the stage's (this model + the later jobs).
+
+    With ``parallel`` jobs at a time (stage 7's ``--train_jobs``) the later jobs share the lanes: the stage
+    takes about this model's rest plus the later jobs' time divided by the lanes, each at the speed measured
+    here, which is already that of a job beside others."""
     left = remaining_s(log, epochs)
     s = speed(log)
     if left is None or s is None or frames <= 0:
         return None
     per_frame_epoch = s * log.n_batch / frames / cost(outputs)  # seconds per frame per epoch of an SO model
-    rest = sum(per_frame_epoch * f * e * cost(o) for _, o, f, e in later)
+    rest = sum(per_frame_epoch * f * e * cost(o) for _, o, f, e in later) / max(parallel, 1)
     return (f"[estimate] {name}: {s:.2f} s/batch x {log.n_batch} batches x {epochs} epochs; about "
             f"{fmt_min(left)} left for it, {fmt_min(left + rest)} for the training stage "
             f"({len(later)} more job(s); measured on this machine's first steps)")
@@ -128,6 +132,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--frames", type=int, default=0, help="training frames of this model's data")
     p.add_argument("--outputs", type=int, default=1, help="outputs (decoders) of this model")
     p.add_argument("--later", nargs="*", default=[], help="jobs after this one: lang:outputs:train_frames:epochs")
+    p.add_argument("--parallel", type=int, default=1, help="training jobs run at a time (stage 7's --train_jobs)")
     p.add_argument("--every", type=float, default=60.0, help="seconds between progress lines")
     p.add_argument("--poll", type=float, default=5.0, help="seconds between reads of train.log")
     a = p.parse_args(argv)
@@ -144,7 +149,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         epochs = max_epoch(d)
         if not epochs:
             continue
-        if not estimated and (line := stage_estimate(name, log, epochs, a.frames, a.outputs, later)):
+        if not estimated and (line := stage_estimate(name, log, epochs, a.frames, a.outputs, later, a.parallel)):
             print(line, file=sys.stderr, flush=True)
             estimated, last_print = True, time.time()
         n = len(log.intervals) + len(log.epochs)

@@ -64,6 +64,9 @@ train_args=""          # extra arguments for dualasr.bin.dual_asr_train
 lang_train_args=""     # per-language extra arguments, e.g. "ko:--max_epoch 3,en:--max_epoch 7"
 ngpu=0                 # GPUs per node; > 1 on one node: ESPnet's trainer runs one DDP process per GPU
 train_threads=$(nproc)  # CPU threads of one training job (torch intra-op; the launcher sets OMP_NUM_THREADS)
+train_jobs=1           # training jobs run at a time. On a CPU, several 1-thread jobs use the cores better than one
+                       # job on all of them (demo, 2 cores: two 1-thread jobs 36.5 s per epoch each, one 2-thread
+                       # job 27 s: 1.48x the epochs per second). Keep 1 for a GPU (one card) or DDP.
 num_nodes=1            # > 1: train on several Slurm nodes (cmd_backend=slurm), ranks started by srun
 nproc_per_node=""      # srun ranks per node (default: ngpu, 1 on the CPU); when set, srun is used on one node too
 dist_backend=""        # torch.distributed backend (default: nccl with GPUs, gloo on the CPU)
@@ -354,6 +357,53 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
       pending+=("$l:$n_out")
     done
   done
+  # train_one LANG TRAIN_SET DEV_SET MODEL SEED DIR [LATER...]: one training job, marked done when it finished
+  # (uses outputs, model_conf_args and init_args as set for MODEL: a background job keeps its own copy)
+  train_one() {
+    local l=$1 tr=$2 dv=$3 m=$4 s=$5 dir=$6 shapes o progress_pid; shift 6
+    local later=("$@")
+    mkdir -p "$dir"
+    shapes=""
+    for o in speech $(for x in $outputs; do echo "text_$x"; done); do
+      shapes+=" --train_shape_file $(abs "$expdir/stats_$l/train/${o}_shape") --valid_shape_file $(abs "$expdir/stats_$l/valid/${o}_shape")"
+    done
+    # a kill while ESPnet wrote its end-of-epoch files leaves them unreadable: repair before --resume
+    [ ! -f "$dir/checkpoint.pth" ] || python -m dualasr.bin.repair_checkpoint "$dir"
+    log "training $dir (outputs: $outputs; log: $dir/train.log)"
+    set -- $outputs
+    python -m dualasr.bin.train_progress --dir "$dir" --pid $$ --frames "$(frames_of "$l")" --outputs $# --parallel "$train_jobs" \
+      --later "${later[@]}" &
+    progress_pid=$!
+    # shellcheck disable=SC2086
+    ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
+      --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")" \
+      --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(ttype_args s/unigram/bpe/) $(token_args "$l" $outputs) \
+      $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
+      --seed "$s" "${init_args[@]}" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
+    kill "$progress_pid" 2>/dev/null || true; wait "$progress_pid" 2>/dev/null || true
+    [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
+    mark_done "$dir/.done_train"
+  }
+  # reap_train_jobs: forget the background training jobs that ended, counting the failed ones
+  reap_train_jobs() {
+    local k pids=() dirs=()
+    for k in "${!train_pids[@]}"; do
+      if kill -0 "${train_pids[$k]}" 2>/dev/null; then pids+=("${train_pids[$k]}"); dirs+=("${train_dirs[$k]}"); continue; fi
+      wait "${train_pids[$k]}" || { log "${train_dirs[$k]}: training failed"; train_failed=$(( train_failed + 1 )); }
+    done
+    train_pids=("${pids[@]}"); train_dirs=("${dirs[@]}")
+  }
+  train_pids=(); train_dirs=(); train_failed=0
+  # kill_tree PID: TERM to a background job and everything it started. A TERM (or INT) sent to this script
+  # alone would leave its background training jobs running: the traps below pass it on. (They stay in this
+  # script's process group, so a signal to the group reaches them as well.)
+  kill_tree() { local c; for c in $(pgrep -P "$1" || true); do kill_tree "$c"; done; kill -TERM "$1" 2>/dev/null || true; }
+  stop_train_jobs() { local p; for p in "${train_pids[@]}"; do kill_tree "$p"; done; exit "$1"; }
+  if [ "$train_jobs" -gt 1 ]; then
+    trap 'stop_train_jobs 130' INT
+    trap 'stop_train_jobs 143' TERM
+    log "training $train_jobs jobs at a time ($train_threads thread(s) each)"
+  fi
   job_index=0
   for l in $langs; do
     tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
@@ -367,29 +417,18 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
         later+=("${j%%:*}:${j#*:}:$(frames_of "${j%%:*}"):$(epochs_of "${j%%:*}")")
       done
       job_index=$(( job_index + 1 ))
-      mkdir -p "$dir"
-      shapes=""
-      for o in speech $(for x in $outputs; do echo "text_$x"; done); do
-        shapes+=" --train_shape_file $(abs "$expdir/stats_$l/train/${o}_shape") --valid_shape_file $(abs "$expdir/stats_$l/valid/${o}_shape")"
-      done
-      # a kill while ESPnet wrote its end-of-epoch files leaves them unreadable: repair before --resume
-      [ ! -f "$dir/checkpoint.pth" ] || python -m dualasr.bin.repair_checkpoint "$dir"
-      log "training $dir (outputs: $outputs; log: $dir/train.log)"
-      set -- $outputs
-      python -m dualasr.bin.train_progress --dir "$dir" --pid $$ --frames "$(frames_of "$l")" --outputs $# \
-        --later "${later[@]}" &
-      progress_pid=$!
-      # shellcheck disable=SC2086
-      ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
-        --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")" \
-        --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(ttype_args s/unigram/bpe/) $(token_args "$l" $outputs) \
-        $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
-        --seed "$s" "${init_args[@]}" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
-      kill "$progress_pid" 2>/dev/null || true; wait "$progress_pid" 2>/dev/null || true
-      [ -f "$dir/$inference_model" ] || { log "$dir/$inference_model missing after training"; exit 1; }
-      mark_done "$dir/.done_train"
+      if [ "$train_jobs" -gt 1 ]; then
+        while [ "${#train_pids[@]}" -ge "$train_jobs" ]; do reap_train_jobs; sleep 2; done
+        train_one "$l" "$tr" "$dv" "$m" "$s" "$dir" "${later[@]}" &
+        train_pids+=("$!"); train_dirs+=("$dir")
+      else
+        train_one "$l" "$tr" "$dv" "$m" "$s" "$dir" "${later[@]}"
+      fi
     done
   done
+  while [ "${#train_pids[@]}" -gt 0 ]; do reap_train_jobs; sleep 2; done
+  trap - INT TERM
+  [ "$train_failed" = 0 ] || { log "training failed: $train_failed job(s) (see their train.log)"; exit 1; }
 fi
 
 if run_stage 8 "decode: each test set, model and output"; then

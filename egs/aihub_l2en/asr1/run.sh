@@ -6,4 +6,4 @@
 # test set (5 % of its speakers).
 #   AIHUB_L2EN=/data/aihub_l2en ./run.sh
 set -euo pipefail
-./dual_asr.sh --langs en --lang_suffix false --train_set train --dev_set dev --test_sets test "$@"
+exec ./dual_asr.sh --langs en --lang_suffix false --train_set train --dev_set dev --test_sets test "$@"

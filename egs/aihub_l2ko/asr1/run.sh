@@ -5,4 +5,4 @@
 # minus a speaker-disjoint test set (5 % of its speakers, --local_data_opts "--test_spk_frac 0.1").
 #   AIHUB_L2KO=/data/aihub_l2ko ./run.sh
 set -euo pipefail
-./dual_asr.sh --langs ko --lang_suffix false --train_set train --dev_set dev --test_sets test "$@"
+exec ./dual_asr.sh --langs ko --lang_suffix false --train_set train --dev_set dev --test_sets test "$@"

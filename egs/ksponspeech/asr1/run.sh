@@ -4,5 +4,5 @@
 # Sets: scripts/train.trn -> train, dev.trn -> dev, eval_clean/eval_other.trn -> test_clean/test_other.
 #   KSPONSPEECH=/data/KsponSpeech ./run.sh
 set -euo pipefail
-./dual_asr.sh --langs ko --lang_suffix false --train_set train --dev_set dev \
+exec ./dual_asr.sh --langs ko --lang_suffix false --train_set train --dev_set dev \
   --test_sets "test_clean test_other" "$@"

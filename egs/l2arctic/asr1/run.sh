@@ -7,5 +7,5 @@
 #   L2ARCTIC=/data/l2arctic ./run.sh
 #   L2ARCTIC=/data/l2arctic ./run.sh --local_data_opts "--split korean"
 set -euo pipefail
-./dual_asr.sh --langs en --lang_suffix false --train_set train --dev_set dev --test_sets test \
+exec ./dual_asr.sh --langs en --lang_suffix false --train_set train --dev_set dev --test_sets test \
   --surface_token_type word "$@"

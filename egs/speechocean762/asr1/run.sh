@@ -6,5 +6,5 @@
 # splits 10 % of the train speakers off as data/dev, and the models train on data/train_nodev.
 #   SPEECHOCEAN762=/data/speechocean762 ./run.sh --size tiny --nj 2
 set -euo pipefail
-./dual_asr.sh --langs en --lang_suffix false --train_set train_nodev --dev_set dev --test_sets test \
+exec ./dual_asr.sh --langs en --lang_suffix false --train_set train_nodev --dev_set dev --test_sets test \
   --surface_token_type word --mdd_lexicon data/local/lexicon.txt "$@"
