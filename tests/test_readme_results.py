@@ -47,3 +47,40 @@ def test_variants_without_section_is_an_error(tmp_path):
     res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--variants", str(other),
                cwd=tmp_path)
     assert res.returncode != 0 and "no 'Dual-output variants' section" in res.stderr
+
+
+ROB_HEADER = "lang,test set,output,metric,model,clean,noisy,reverb,noisy ÷ clean,reverb ÷ clean\n"
+
+
+def test_augmented_section_sets_the_augmented_demo_beside_the_demo(tmp_path):
+    """--augmented: each SO/DO CER row of the augmented report beside the demo's, and the targets counted
+    from the numbers (noisy and reverb <= 2 x clean; clean no more than 0.5 above the plain model's)."""
+    demo = _report(tmp_path / "exp" / "report", "# Report\n\n## 1. SO vs DO\n\n- demo sentence.\n")
+    (demo / "robustness.csv").write_text(
+        ROB_HEADER + "en,test_en,surface,cer,SO,3.00,40.00,36.00,13.33,12.00\n"
+        "en,test_en,surface,cer,DO,3.20,40.00,36.00,12.50,11.25\n"
+        "en,test_en,surface,cer,DO − SO,+0.20 (1 run),+0.00 (1 run),+0.00 (1 run),–,–\n"
+        "en,test_en,surface,wer,SO,14.00,60.00,60.00,4.29,4.29\n", encoding="utf-8")
+    aug = tmp_path / "docs" / "demo_aug"
+    aug.mkdir(parents=True)
+    (aug / "README.md").write_text("# Report\n", encoding="utf-8")
+    (aug / "robustness.csv").write_text(
+        ROB_HEADER + "en,test_en,surface,cer,SO,3.40,6.00,6.50,1.76,1.91\n"
+        "en,test_en,surface,cer,DO,4.00,9.00,7.00,2.25,1.75\n", encoding="utf-8")
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n<!-- results:begin -->\nold\n<!-- results:end -->\n")
+    res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--augmented", "docs/demo_aug",
+               cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    text = readme.read_text()
+    assert "### Training with noise and reverberation (`make demo-aug`" in text
+    assert "| en | surface | SO | 3.00 | 3.40 | +0.40 | 13.33 | 1.76 | 12.00 | 1.91 |" in text
+    assert "| en | surface | DO | 3.20 | 4.00 | +0.80 | 12.50 | 2.25 | 11.25 | 1.75 |" in text
+    assert "Noisy and reverb CER at most 2 × clean: 1 of 2 model outputs" in text
+    assert "Clean CER at most 0.5 points above training without augmentation: 1 of 2." in text
+    assert "| wer |" not in text and "14.00" not in text  # CER rows only
+    assert (tmp_path / "docs" / "demo" / "robustness.csv").is_file()
+    (aug / "robustness.csv").unlink()
+    res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--augmented", "docs/demo_aug",
+               cwd=tmp_path)
+    assert res.returncode != 0 and "docs/demo_aug/robustness.csv: missing" in res.stderr

@@ -11,6 +11,9 @@ section is typed by hand.
 ``--variants DIR`` (a variants report copied by ``make variants``, e.g. ``docs/variants``) adds that
 report's "Dual-output variants" section, its figure links pointing into DIR.
 
+``--augmented DIR`` (the report of the augmented demo, copied by ``make demo-aug`` to docs/demo_aug) adds a
+table of its clean, noisy and reverb CERs beside the demo's own (models trained without augmentation).
+
 ``--transcribe MODEL.zip AUDIO`` also runs ``python -m dualasr.bin.transcribe`` on that packed model
 and audio file (text and json formats) and puts its real output between ``<!-- transcribe:begin -->``
 and ``<!-- transcribe:end -->`` (the "Use a trained model" section).
@@ -66,6 +69,47 @@ def variants_section(report: Path, root: Path) -> str:
             f"\n\n{part}\n")
 
 
+def _robustness_rows(path: Path) -> dict:
+    """(lang, output, model) -> row of a report's robustness.csv: the CER rows of SO and DO models."""
+    import csv
+
+    if not path.is_file():
+        raise SystemExit(f"{path}: missing (the report of a run with --robust_test_sets true has it)")
+    with open(path, encoding="utf-8", newline="") as f:
+        return {(r["lang"], r["output"], r["model"]): r for r in csv.DictReader(f)
+                if r["metric"] == "cer" and r["model"] in ("SO", "DO")}
+
+
+def augmentation_section(aug: Path, plain: Path, root: Path) -> str:
+    """Clean, noisy and reverb CER of the models trained with augmentation (``aug``: a copied report) beside
+    those of the same models trained without (``plain``: the demo's copied report), and how many meet the
+    robustness targets: noisy and reverb CER at most 2 x clean, clean CER at most 0.5 points above the
+    model trained without augmentation."""
+    a, p = _robustness_rows(aug / "robustness.csv"), _robustness_rows(plain / "robustness.csv")
+    keys = [k for k in a if k in p]
+    if not keys:
+        raise SystemExit(f"{aug / 'robustness.csv'}: no SO or DO CER row in common with {plain / 'robustness.csv'}")
+    lines = ["| lang | output | model | clean | clean, augmented | Δ clean | noisy ÷ clean | noisy ÷ clean, augmented "
+             "| reverb ÷ clean | reverb ÷ clean, augmented |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    ratio_ok = clean_ok = 0
+    for k in keys:
+        ra, rp = a[k], p[k]
+        d = float(ra["clean"]) - float(rp["clean"])
+        ratio_ok += max(float(ra["noisy ÷ clean"]), float(ra["reverb ÷ clean"])) <= 2.0
+        clean_ok += d <= 0.5
+        lines.append(f"| {k[0]} | {k[1]} | {k[2]} | {rp['clean']} | {ra['clean']} | {d:+.2f} | {rp['noisy ÷ clean']} "
+                     f"| {ra['noisy ÷ clean']} | {rp['reverb ÷ clean']} | {ra['reverb ÷ clean']} |")
+    rel = aug.relative_to(root) if aug.is_relative_to(root) else aug
+    return (f"### Training with noise and reverberation (`make demo-aug`; the full report: "
+            f"[{rel}/README.md]({rel}/README.md))\n\n"
+            "CER (%) on the clean test sets, and the ratios of the noisy (10 dB SNR) and reverberant test sets' CER "
+            "to the clean one, for the demo's models trained on clean audio and for the same models trained on "
+            "augmented audio (each training utterance reverberated and given noise with probability 0.5 each). "
+            f"Noisy and reverb CER at most 2 × clean: {ratio_ok} of {len(keys)} model outputs with augmentation. "
+            f"Clean CER at most 0.5 points above training without augmentation: {clean_ok} of {len(keys)}. "
+            "One seed each.\n\n" + "\n".join(lines) + "\n")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--report", type=Path, required=True, help="exp/report of a finished recipe run")
@@ -74,6 +118,9 @@ def main(argv=None) -> int:
     p.add_argument("--note", default="", help="one line saying how the numbers were produced")
     p.add_argument("--variants", type=Path, default=None,
                    help="a copied variants report (make variants: docs/variants): its variants section is added")
+    p.add_argument("--augmented", type=Path, default=None,
+                   help="a copied report of the augmented demo (make demo-aug: docs/demo_aug): its robustness table "
+                        "is set beside the demo's")
     p.add_argument("--transcribe", nargs=2, type=Path, metavar=("MODEL_ZIP", "AUDIO"),
                    help="also paste transcribe's real output for this packed model and audio file")
     a = p.parse_args(argv)
@@ -84,7 +131,7 @@ def main(argv=None) -> int:
         shutil.rmtree(a.figures)
     if (a.report / "figures").is_dir():
         shutil.copytree(a.report / "figures", a.figures / "figures")
-    for f in ("tables.md", "tables.tex", "main.csv"):
+    for f in ("tables.md", "tables.tex", "main.csv", "robustness.csv"):
         if (a.report / f).is_file():
             a.figures.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(a.report / f, a.figures / f)
@@ -96,6 +143,8 @@ def main(argv=None) -> int:
     body = re.sub(r"^## ", "### ", body, flags=re.M)
     if a.variants:
         body = body.rstrip("\n") + "\n\n" + variants_section(a.variants, a.readme.parent)
+    if a.augmented:
+        body = body.rstrip("\n") + "\n\n" + augmentation_section(a.augmented, a.figures, a.readme.parent)
     section = (f"{BEGIN}\n_Generated by `python -m dualasr.bin.readme_results` from `{a.report}`"
                + (f"; {a.note}" if a.note else "") + f". All tables: [{rel}/tables.md]({rel}/tables.md)._\n\n"
                + body.strip() + f"\n{END}")
