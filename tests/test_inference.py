@@ -37,7 +37,8 @@ def count_encoder_calls(model):
 
 
 @pytest.mark.parametrize("mode, extra", [(m, {}) for m in DECODE_MODES]
-                         + [("ctc_rescore", {"rescore_nbest": 10, "length_bonus": 1.0, "rescore_margin": 2.0})])
+                         + [("ctc_rescore", {"rescore_nbest": 10, "length_bonus": 1.0, "rescore_margin": 2.0}),
+                            ("ctc_rescore", {"length_bonus": 1.0, "attention_candidate": ["surface", "meaning"]})])
 def test_joint_decode_equals_separate_and_encodes_once(mode, extra):
     model = build_model(("surface", "meaning"), seed=3)
     feats = [torch.randn(60, 20, generator=torch.Generator().manual_seed(i)) for i in range(3)]
@@ -112,6 +113,37 @@ def test_ctc_rescore_picks_from_the_ctc_nbest_of_rescore_nbest_with_the_length_b
         longer_in_10 += any(max(length for _, length in nbest(s2t, x, o, 10))
                             > max(length for _, length in nbest(s2t, x, o, 4)) for o in model.outputs)
     assert longer_in_10, "some 10-best must hold a longer prefix than the 4-best, or this test shows nothing"
+
+
+def test_attention_candidate_is_the_greedy_attention_hypothesis_scored_like_the_ctc_nbest():
+    """``attention_candidate``: the batched greedy search gives ESPnet's attention-only beam search of
+    beam 1 (stage 9's att_greedy), its score is ctc_weight x exact CTC + the rest x attention + bonus,
+    and it replaces the n-best's pick exactly when it scores higher."""
+    model = build_model(("surface", "meaning"), seed=5).eval()
+    feats = [torch.randn(n, 20, generator=torch.Generator().manual_seed(n)) for n in (64, 50, 72)]
+    greedy = DualSpeech2Text(model, beam_size=1, ctc_weight=0.0, decode_mode="beam_search")
+    plain = DualSpeech2Text(model, beam_size=4, decode_mode="ctc_rescore", ctc_weight=0.5, length_bonus=0.5)
+    with_att = DualSpeech2Text(model, beam_size=4, decode_mode="ctc_rescore", ctc_weight=0.5, length_bonus=0.5,
+                               attention_candidate=["meaning"])
+    changed = 0
+    for x in feats:
+        with torch.no_grad():
+            enc = model.encode(x[None], torch.tensor([x.shape[0]]))
+            o = "meaning"
+            lp = model.ctcs[o].log_softmax(enc[o][0])
+            lp[:, :, len(model.token_lists[o]) - 1] = float("-inf")
+            hyps, scores = with_att._attention_candidates(o, enc[o], lp)
+        assert with_att._text(o, hyps[0]) == greedy(x)[o]
+        ids = torch.tensor([hyps[0]], dtype=torch.long).reshape(1, -1)
+        ctc = -torch.nn.functional.ctc_loss(lp.transpose(0, 1), ids, enc[o][1], torch.tensor([len(hyps[0])]),
+                                            reduction="none")
+        att = with_att._attention_scores(o, enc[o], torch.tensor([0]), ids, torch.tensor([len(hyps[0])]))
+        assert scores[0] == pytest.approx(float(0.5 * ctc + 0.5 * att + 0.5 * len(hyps[0])), abs=1e-3)
+        a, b = with_att(x), plain(x)
+        assert a["surface"] == b["surface"]  # only the outputs named get the candidate
+        assert a[o] in (b[o], greedy(x)[o])
+        changed += a[o] != b[o]
+    assert changed, "the greedy hypothesis must win somewhere, or this test shows nothing"
 
 
 def test_ctc_rescore_counts_encoder_frames_as_alone():
