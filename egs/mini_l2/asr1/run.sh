@@ -9,8 +9,11 @@
 # The robustness test sets test_noisy_<lang> and test_reverb_<lang> are made, decoded and scored (stage 2);
 # training augmentation is off unless asked (--augment_rir true --augment_noise true).
 set -euo pipefail
-size=default; prev=""; for a in "$@"; do [ "$prev" != --size ] || size=$a; prev=$a; done
+size=default; ngpu=0; prev=""
+for a in "$@"; do [ "$prev" != --size ] || size=$a; [ "$prev" != --ngpu ] || ngpu=$a; prev=$a; done
 ko_epochs=5; [ "$size" != default ] || ko_epochs=7
+# CPU: one 1-thread training job per core; GPU: one job at a time on the card
+par=(--train_jobs "$(nproc)" --train_threads 1); [ "$ngpu" = 0 ] || par=()
 exec ./dual_asr.sh --langs "ko en" --lang_suffix true --train_set train --dev_set dev --test_sets test \
   --size default --lang_train_args "ko:--max_epoch $ko_epochs" --robust_test_sets true \
-  --train_jobs "$(nproc)" --train_threads 1 "$@"
+  "${par[@]}" "$@"
