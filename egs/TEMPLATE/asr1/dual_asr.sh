@@ -66,7 +66,8 @@ ngpu=0                 # GPUs per node; > 1 on one node: ESPnet's trainer runs o
 train_threads=$(nproc)  # CPU threads of one training job (torch intra-op; the launcher sets OMP_NUM_THREADS)
 train_jobs=1           # training jobs run at a time. On a CPU, several 1-thread jobs use the cores better than one
                        # job on all of them (demo, 2 cores: two 1-thread jobs 36.5 s per epoch each, one 2-thread
-                       # job 27 s: 1.48x the epochs per second). Keep 1 for a GPU (one card) or DDP.
+                       # job 27 s: 1.48x the epochs per second). auto: nproc / train_threads on the CPU, 1 with
+                       # GPUs or several nodes (one job at a time on the cards).
 num_nodes=1            # > 1: train on several Slurm nodes (cmd_backend=slurm), ranks started by srun
 nproc_per_node=""      # srun ranks per node (default: ngpu, 1 on the CPU); when set, srun is used on one node too
 dist_backend=""        # torch.distributed backend (default: nccl with GPUs, gloo on the CPU)
@@ -394,6 +395,11 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     train_pids=("${pids[@]}"); train_dirs=("${dirs[@]}")
   }
   train_pids=(); train_dirs=(); train_failed=0
+  if [ "$train_jobs" = auto ]; then
+    train_jobs=1
+    [ "$ngpu" -gt 0 ] || [ "$num_nodes" -gt 1 ] || [ "$(( $(nproc) / train_threads ))" -lt 1 ] || \
+      train_jobs=$(( $(nproc) / train_threads ))
+  fi
   # kill_tree PID: TERM to a background job and everything it started. A TERM (or INT) sent to this script
   # alone would leave its background training jobs running: the traps below pass it on. (They stay in this
   # script's process group, so a signal to the group reaches them as well.)

@@ -4,16 +4,13 @@
 #   ./run.sh --size tiny --stop_stage 5        # data, features, filter, tokenizers
 # Korean is tokenized as jamo (the template's --hangul jamo) and gets 7 epochs here at the default size
 # (5 at tiny and small); English spelling takes the config's max_epoch (11 at the default size). Both fit
-# make demo in 30 min with one 1-thread training job per CPU core side by side (--train_jobs: 1.48x the
-# epochs per second of one job on both cores of the 2-core machine).
+# make demo in 30 min with one 1-thread training job per CPU core side by side (--train_jobs auto: 1.48x
+# the epochs per second of one job on both cores of the 2-core machine; one job at a time with --ngpu).
 # The robustness test sets test_noisy_<lang> and test_reverb_<lang> are made, decoded and scored (stage 2);
 # training augmentation is off unless asked (--augment_rir true --augment_noise true).
 set -euo pipefail
-size=default; ngpu=0; prev=""
-for a in "$@"; do [ "$prev" != --size ] || size=$a; [ "$prev" != --ngpu ] || ngpu=$a; prev=$a; done
+size=default; prev=""; for a in "$@"; do [ "$prev" != --size ] || size=$a; prev=$a; done
 ko_epochs=5; [ "$size" != default ] || ko_epochs=7
-# CPU: one 1-thread training job per core; GPU: one job at a time on the card
-par=(--train_jobs "$(nproc)" --train_threads 1); [ "$ngpu" = 0 ] || par=()
 exec ./dual_asr.sh --langs "ko en" --lang_suffix true --train_set train --dev_set dev --test_sets test \
   --size default --lang_train_args "ko:--max_epoch $ko_epochs" --robust_test_sets true \
-  "${par[@]}" "$@"
+  --train_jobs auto --train_threads 1 "$@"
