@@ -6,7 +6,7 @@ PY := tools/venv/bin/python
 DEMO := egs/mini_l2/asr1
 PYTEST_ARGS ?=
 
-.PHONY: install demo demo-aug paper variants test bench clean-demo
+.PHONY: install demo demo-aug paper variants test bench bench-gpu clean-demo
 
 install:
 	bash tools/install.sh
@@ -59,6 +59,12 @@ bench: install
 	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang en
 	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang ko
 	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang en --no_train --decode_modes ctc_rescore --decode_batch_size 16
+
+# on one GPU, after make demo: paper-scale training throughput (fp32, bf16), and batched joint decoding
+bench-gpu: install
+	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang en --ngpu 1 \
+	  --train_config ../../../conf/train_paper.yaml --steps 6 --repeats 2 --train_batches 2 \
+	  --decode_modes ctc_rescore --decode_batch_size 200
 
 clean-demo:
 	rm -rf $(DEMO)/data $(DEMO)/dump $(DEMO)/exp $(DEMO)/exp_aug $(DEMO)/exp_paper $(DEMO)/exp_variants $(DEMO)/wav

@@ -25,9 +25,11 @@ is off by default, so a default model computes exactly what it did before):
 Loss = sum_o w_o * (ctc_weight * CTC_o + (1 - ctc_weight) * att_o).
 
 The attention/CTC loss code mirrors ``espnet2.asr.espnet_model.ESPnetASRModel._calc_att_loss`` and
-``_calc_ctc_loss`` with ESPnet's own parts (``add_sos_eos``, ``LabelSmoothingLoss``, ``th_accuracy``,
-``ErrorCalculator``, ``CTC``); that class holds exactly one decoder and one CTC, so it cannot be reused
-for two outputs without registering the shared encoder twice.
+``_calc_ctc_loss`` with ESPnet's own parts (``LabelSmoothingLoss``, ``th_accuracy``, ``ErrorCalculator``,
+``CTC``'s layers and loss); that class holds exactly one decoder and one CTC, so it cannot be reused
+for two outputs without registering the shared encoder twice. The decoder and CTC targets are built
+batched (``_sos_eos``, ``_ctc_forward``: the same tensors as ESPnet's ``add_sos_eos`` and ``CTC.forward``,
+without their loop over the utterances, which costs a host sync per utterance on a GPU).
 """
 
 from __future__ import annotations
@@ -49,7 +51,6 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from espnet.nets.e2e_asr_common import ErrorCalculator
 from espnet.nets.pytorch_backend.nets_utils import make_pad_mask, th_accuracy
-from espnet.nets.pytorch_backend.transformer.add_sos_eos import add_sos_eos
 from espnet.nets.pytorch_backend.transformer.label_smoothing_loss import LabelSmoothingLoss
 from espnet.nets.pytorch_backend.transformer.repeat import MultiSequential
 from espnet.nets.pytorch_backend.transformer.subsampling import (
@@ -377,10 +378,36 @@ class DualASRModel(AbsESPnetModel):
                 h.remove()
 
     # ---- losses --------------------------------------------------------------------------
+    # Written here, not ESPnet's add_sos_eos and CTC.forward: both walk the batch one utterance at a
+    # time in Python (``y[y != ignore_id]``, ``ys_pad[i, :l]``), each step a host sync on a GPU. With the
+    # paper config's batches of ~900 utterances that loop, twice per output, left an H100 idle for
+    # most of a bf16 step (torch profiler: 441 ``nonzero`` calls per step). These build the same
+    # tensors with a handful of batched operations: ``tests/test_dual_model_batched.py`` checks that
+    # they equal ESPnet's, value for value.
+    @staticmethod
+    def _sos_eos(ys_pad: torch.Tensor, sos: int, eos: int, ignore_id: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """ESPnet's ``add_sos_eos`` (padding at the end of each row, as collated): decoder input
+        ``<sos> y`` padded with ``eos``, target ``y <eos>`` padded with ``ignore_id``."""
+        lens = (ys_pad != ignore_id).sum(1)
+        ys = ys_pad[:, : int(lens.max())] if ys_pad.shape[0] else ys_pad
+        ys_in = torch.cat([ys.new_full((ys.shape[0], 1), sos), ys.masked_fill(ys == ignore_id, eos)], dim=1)
+        ys_out = torch.cat([ys, ys.new_full((ys.shape[0], 1), ignore_id)], dim=1).scatter(1, lens[:, None], eos)
+        return ys_in, ys_out
+
+    @staticmethod
+    def _ctc_forward(ctc: CTC, hs_pad: torch.Tensor, hlens: torch.Tensor, ys_pad: torch.Tensor,
+                     ys_lens: torch.Tensor) -> torch.Tensor:
+        """ESPnet's ``CTC.forward`` for its builtin CTC types, with the targets gathered in one go."""
+        if ctc.ctc_type not in ("builtin", "builtin2"):
+            return ctc(hs_pad, hlens, ys_pad, ys_lens)
+        ys_hat = ctc.ctc_lo(torch.nn.functional.dropout(hs_pad, p=ctc.dropout_rate)).transpose(0, 1)
+        within = torch.arange(ys_pad.shape[1], device=ys_pad.device)[None, :] < ys_lens[:, None]
+        return ctc.loss_fn(ys_hat, ys_pad[within], hlens, ys_lens).to(device=hs_pad.device, dtype=hs_pad.dtype)
+
     def _att_loss(self, o, enc_out, enc_lens, ys_pad, ys_lens):
         dec = self.decoders[o]
         sos = eos = self.vocab_sizes[o] - 1
-        ys_in, ys_out = add_sos_eos(ys_pad, sos, eos, self.ignore_id)
+        ys_in, ys_out = self._sos_eos(ys_pad, sos, eos, self.ignore_id)
         dec_out, _ = dec(enc_out, enc_lens, ys_in, ys_lens + 1)
         loss = self.criteria[o](dec_out, ys_out)
         acc = th_accuracy(dec_out.view(-1, self.vocab_sizes[o]), ys_out, ignore_label=self.ignore_id)
@@ -390,7 +417,7 @@ class DualASRModel(AbsESPnetModel):
         return loss, acc, cer
 
     def _ctc_loss(self, o, enc_out, enc_lens, ys_pad, ys_lens):
-        loss = self.ctcs[o](enc_out, enc_lens, ys_pad, ys_lens)
+        loss = self._ctc_forward(self.ctcs[o], enc_out, enc_lens, ys_pad, ys_lens)
         cer = None
         if not self.training and self.error_calculators[o] is not None:
             cer = self.error_calculators[o](self.ctcs[o].argmax(enc_out).data.cpu(), ys_pad.cpu(), is_ctc=True)

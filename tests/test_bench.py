@@ -1,0 +1,61 @@
+"""The benchmark's GPU mode, run on the CPU: ESPnet's length-bucketed batches, models of another
+training config (conf/train_paper.yaml) built with the trained models' token lists, and the bf16
+timings. The GPU numbers themselves come from ``make bench-gpu`` on a card (docs/bench/gpu_h100.txt)."""
+
+from pathlib import Path
+
+import pytest
+
+from dualasr.bin import bench
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_set(tmp: Path, lengths):
+    dump, shapes = tmp / "dump", tmp / "shapes"
+    dump.mkdir()
+    shapes.mkdir()
+    ids = [f"u{i:03d}" for i in range(len(lengths))]
+    (dump / "feats.scp").write_text("".join(f"{u} /dev/null\n" for u in ids))
+    (shapes / "speech_shape").write_text("".join(f"{u} {n},80\n" for u, n in zip(ids, lengths)))
+    for o in ("surface", "meaning"):
+        (shapes / f"text_{o}_shape").write_text("".join(f"{u} {n // 10}\n" for u, n in zip(ids, lengths)))
+    return dump, shapes, dict(zip(ids, lengths))
+
+
+def test_bucketed_ids_whole_length_sorted_batches(tmp_path):
+    lengths = [100 + (37 * i) % 200 for i in range(60)]
+    dump, shapes, length = write_set(tmp_path, lengths)
+    every = bench.bucketed_ids(dump, shapes, 200 * 80 * 8, 100)
+    assert len(every) > 3
+    seen = [u for b in every for u in b]
+    assert len(seen) == len(set(seen))
+    # drop_last: the sampler's last, smaller batch is left out, so fewer than all utterances
+    assert len(seen) < len(lengths)
+    # length-sorted buckets: each batch's utterances are no longer than the next batch's
+    for a, b in zip(every, every[1:]):
+        assert max(length[u] for u in a) <= min(length[u] for u in b)
+    picked = bench.bucketed_ids(dump, shapes, 200 * 80 * 8, 2)
+    assert picked == [every[0], every[-1]]
+
+
+def test_bucketed_ids_missing_shape_file(tmp_path):
+    dump, shapes, _ = write_set(tmp_path, [100, 120])
+    (shapes / "text_meaning_shape").unlink()
+    with pytest.raises(SystemExit, match="text_meaning_shape: missing"):
+        bench.bucketed_ids(dump, shapes, 10**6, 1)
+
+
+def test_train_config_models_bucketed_batches_and_bf16(mini_l2_tiny, capsys):
+    """The GPU mode's training part on the tiny run's English models, at the paper's size, on the CPU."""
+    rc = bench.main(["--recipe_dir", str(mini_l2_tiny), "--lang", "en", "--train_config",
+                     str(REPO / "conf" / "train_paper.yaml"), "--batch_bins", "40000", "--train_batches", "2",
+                     "--steps", "1", "--repeats", "1", "--bf16", "yes", "--no_decode", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "training steps over 2 batches of batch_bins 40000" in out
+    params = out.split("(SO ")[1]
+    assert 25 <= float(params.split(" M")[0]) <= 35  # the paper config's SO size, not the tiny model's
+    for prec in ("fp32", "bf16"):
+        assert f"(a) [{prec}] DO train time" in out and f"[{prec}] training throughput" in out
+    assert "bf16 / fp32 training throughput" in out and "(c)" not in out
