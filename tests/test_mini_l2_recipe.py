@@ -105,6 +105,24 @@ def test_mdd_table_prompted_and_prompt_free(mini_l2_tiny):
             assert f"| {lang} | {model} | {mode} |" in table, (lang, model, mode)
 
 
+def test_side_by_side_training_starts_the_longest_jobs_first(mini_l2_tiny):
+    """With --train_jobs 2 the queue is ordered by training frames x epochs, a two-output model counted as
+    1.4 one-output ones: within a language every DO model comes before every SO model, and the order
+    follows the same cost across languages (Korean trains more epochs than English at tiny)."""
+    log = (mini_l2_tiny / "first_run.log").read_text()
+    line = next(ln for ln in log.splitlines() if "training order, longest first:" in ln)
+    order = line.split("longest first:")[1].split()
+    assert sorted(order) == sorted(d.name for d in (mini_l2_tiny / "exp").iterdir()
+                                   if (d / ".done_train").is_file() and "_aug" not in str(d))
+    for lang in LANGS:
+        mine = [d for d in order if d.endswith(f"_{lang}") or f"_{lang}_" in d]
+        so = [i for i, d in enumerate(mine) if d.startswith("so_")]
+        do = [i for i, d in enumerate(mine) if d.startswith("do")]
+        assert so and do and max(do) < min(so), mine
+    starts = [ln.split("training exp/")[1].split()[0] for ln in log.splitlines() if "training exp/" in ln]
+    assert set(starts[:2]) == set(order[:2]) and starts[2:] == order[2:], (starts, order)
+
+
 def test_rerun_is_a_noop(mini_l2_tiny):
     res = run(mini_l2_tiny, "--stop_stage", "9")
     assert "already done" in res.stderr and "already trained" in res.stderr and "already decoded" in res.stderr

@@ -349,15 +349,30 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     echo "${e:-1}"
   }
   frames_of() { awk -F'[ ,]' '{s += $2} END {print s + 0}' "$expdir/stats_$1/train/speech_shape"; }
-  pending=()  # lang:outputs of every job not yet trained, in training order
+  if [ "$train_jobs" = auto ]; then
+    train_jobs=1
+    [ "$ngpu" -gt 0 ] || [ "$num_nodes" -gt 1 ] || [ "$(( $(nproc) / train_threads ))" -lt 1 ] || \
+      train_jobs=$(( $(nproc) / train_threads ))
+  fi
+  # queue: "cost lang model seed outputs [ref]" of every job not yet trained, in training order. Side by side
+  # (--train_jobs > 1) the longest jobs go first, so that the lanes end together: the cost is the training
+  # frames x epochs, a two-output model counted as 1.4 SO models (as train_progress counts them). In the
+  # demo's first order (ko, then en) one lane ended 2 min after the other.
+  queue=(); pending=()  # pending: lang:outputs of each queued job, for the estimate
   for l in $langs; do
     for job in "${jobs[@]}"; do
       read -r m s ref <<< "$job"
       is_done "$(job_dir "$l" "$m" "$s" "$ref")/.done_train" && continue
       n_out=$(eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m" --seed "$s" --shared_init "$shared_init")"; set -- $outputs; echo $#)
-      pending+=("$l:$n_out")
+      queue+=("$(( $(frames_of "$l") * $(epochs_of "$l") * (n_out > 1 ? 14 : 10) )) $l $m $s $n_out $ref")
     done
   done
+  if [ "$train_jobs" -gt 1 ] && [ "${#queue[@]}" -gt 1 ]; then
+    mapfile -t queue < <(printf '%s\n' "${queue[@]}" | sort -s -k1,1nr)
+  fi
+  for q in "${queue[@]}"; do read -r _ l m s n_out ref <<< "$q"; pending+=("$l:$n_out"); done
+  [ "$train_jobs" -le 1 ] || [ "${#queue[@]}" -le 1 ] || log "training order, longest first: $(for q in "${queue[@]}"; do
+    read -r _ l m s _ ref <<< "$q"; printf '%s ' "$(basename "$(job_dir "$l" "$m" "$s" "$ref")")"; done)"
   # train_one LANG TRAIN_SET DEV_SET MODEL SEED DIR [LATER...]: one training job, marked done when it finished
   # (uses outputs, model_conf_args and init_args as set for MODEL: a background job keeps its own copy)
   train_one() {
@@ -395,11 +410,6 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     train_pids=("${pids[@]}"); train_dirs=("${dirs[@]}")
   }
   train_pids=(); train_dirs=(); train_failed=0
-  if [ "$train_jobs" = auto ]; then
-    train_jobs=1
-    [ "$ngpu" -gt 0 ] || [ "$num_nodes" -gt 1 ] || [ "$(( $(nproc) / train_threads ))" -lt 1 ] || \
-      train_jobs=$(( $(nproc) / train_threads ))
-  fi
   # kill_tree PID: TERM to a background job and everything it started. A TERM (or INT) sent to this script
   # alone would leave its background training jobs running: the traps below pass it on. (They stay in this
   # script's process group, so a signal to the group reaches them as well.)
@@ -410,27 +420,29 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     trap 'stop_train_jobs 143' TERM
     log "training $train_jobs jobs at a time ($train_threads thread(s) each)"
   fi
-  job_index=0
   for l in $langs; do
-    tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
     for job in "${jobs[@]}"; do
       read -r m s ref <<< "$job"
-      # initial weights: from an init seed derived from (kind, seed), unless --shared_init true
-      eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m" --seed "$s" --shared_init "$shared_init")"
       dir=$(job_dir "$l" "$m" "$s" "$ref")
-      if is_done "$dir/.done_train"; then log "$dir already trained"; continue; fi
-      later=(); for j in "${pending[@]:$(( job_index + 1 ))}"; do
-        later+=("${j%%:*}:${j#*:}:$(frames_of "${j%%:*}"):$(epochs_of "${j%%:*}")")
-      done
-      job_index=$(( job_index + 1 ))
-      if [ "$train_jobs" -gt 1 ]; then
-        while [ "${#train_pids[@]}" -ge "$train_jobs" ]; do reap_train_jobs; sleep 2; done
-        train_one "$l" "$tr" "$dv" "$m" "$s" "$dir" "${later[@]}" &
-        train_pids+=("$!"); train_dirs+=("$dir")
-      else
-        train_one "$l" "$tr" "$dv" "$m" "$s" "$dir" "${later[@]}"
-      fi
+      ! is_done "$dir/.done_train" || log "$dir already trained"
     done
+  done
+  for job_index in "${!queue[@]}"; do
+    read -r _ l m s _ ref <<< "${queue[$job_index]}"
+    tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
+    # initial weights: from an init seed derived from (kind, seed), unless --shared_init true
+    eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m" --seed "$s" --shared_init "$shared_init")"
+    dir=$(job_dir "$l" "$m" "$s" "$ref")
+    later=(); for j in "${pending[@]:$(( job_index + 1 ))}"; do
+      later+=("${j%%:*}:${j#*:}:$(frames_of "${j%%:*}"):$(epochs_of "${j%%:*}")")
+    done
+    if [ "$train_jobs" -gt 1 ]; then
+      while [ "${#train_pids[@]}" -ge "$train_jobs" ]; do reap_train_jobs; sleep 2; done
+      train_one "$l" "$tr" "$dv" "$m" "$s" "$dir" "${later[@]}" &
+      train_pids+=("$!"); train_dirs+=("$dir")
+    else
+      train_one "$l" "$tr" "$dv" "$m" "$s" "$dir" "${later[@]}"
+    fi
   done
   while [ "${#train_pids[@]}" -gt 0 ]; do reap_train_jobs; sleep 2; done
   trap - INT TERM
