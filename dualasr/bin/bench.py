@@ -162,10 +162,8 @@ def build_dual(config: Path, arch: Optional[dict] = None, device: str = "cpu"):
     conf.update({k: arch[k] for k in ARCH_KEYS if k in arch})
     conf["model_conf"] = {**conf.get("model_conf", {}),
                           **{k: v for k, v in arch.get("model_conf", {}).items() if k in ("ctc_weight", "lsm_weight")}}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "config.yaml"
-        path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
-        return DualASRTask.build_model_from_file(path, None, device)
+    args = argparse.Namespace(**conf)  # as build_model_from_file reads a config.yaml
+    return DualASRTask.build_model(args).to(device), args
 
 
 def build_espnet_twin(so_args, output: str):
@@ -268,8 +266,8 @@ def main(argv=None) -> int:
         precisions = {"fp32": None}
         if a.bf16 == "yes" or (a.bf16 == "auto" and device == "cuda"):
             precisions["bf16"] = torch.bfloat16
-        grad_clip = float((tconf or {}).get("grad_clip", 0.0)) if tconf else 0.0
-        optim, optim_conf = (tconf or {}).get("optim", "adam"), (tconf or {}).get("optim_conf")
+        tc = tconf or {}
+        grad_clip, optim, optim_conf = float(tc.get("grad_clip", 0.0)), tc.get("optim", "adam"), tc.get("optim_conf")
         through: Dict[str, Dict[str, float]] = {}
         for prec, amp in precisions.items():
             times: Dict[str, List[float]] = {k: [] for k in TRAIN_ORDER}

@@ -362,7 +362,8 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
   for l in $langs; do
     for job in "${jobs[@]}"; do
       read -r m s ref <<< "$job"
-      is_done "$(job_dir "$l" "$m" "$s" "$ref")/.done_train" && continue
+      dir=$(job_dir "$l" "$m" "$s" "$ref")
+      if is_done "$dir/.done_train"; then log "$dir already trained"; continue; fi
       n_out=$(eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m" --seed "$s" --shared_init "$shared_init")"; set -- $outputs; echo $#)
       queue+=("$(( $(frames_of "$l") * $(epochs_of "$l") * (n_out > 1 ? 14 : 10) )) $l $m $s $n_out $ref")
     done
@@ -420,13 +421,6 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     trap 'stop_train_jobs 143' TERM
     log "training $train_jobs jobs at a time ($train_threads thread(s) each)"
   fi
-  for l in $langs; do
-    for job in "${jobs[@]}"; do
-      read -r m s ref <<< "$job"
-      dir=$(job_dir "$l" "$m" "$s" "$ref")
-      ! is_done "$dir/.done_train" || log "$dir already trained"
-    done
-  done
   for job_index in "${!queue[@]}"; do
     read -r _ l m s _ ref <<< "${queue[$job_index]}"
     tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
