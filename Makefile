@@ -58,13 +58,13 @@ test: install
 bench: install
 	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang en
 	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang ko
-	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang en --no_train --decode_modes ctc_rescore --decode_batch_size 16
+	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang en --no_train --decode_modes joint_batch ctc_rescore --decode_batch_size 1
 
 # on one GPU, after make demo: paper-scale training throughput (fp32, bf16), and batched joint decoding
 bench-gpu: install
 	cd $(DEMO) && ../../../$(PY) -m dualasr.bin.bench --recipe_dir . --lang en --ngpu 1 \
 	  --train_config ../../../conf/train_paper.yaml --steps 6 --repeats 2 --train_batches 2 \
-	  --decode_modes ctc_rescore --decode_batch_size 200
+	  --decode_modes joint_batch ctc_rescore --decode_batch_size 200
 
 clean-demo:
 	rm -rf $(DEMO)/data $(DEMO)/dump $(DEMO)/exp $(DEMO)/exp_aug $(DEMO)/exp_paper $(DEMO)/exp_variants $(DEMO)/wav

@@ -56,6 +56,36 @@ def test_joint_decode_equals_separate_and_encodes_once(mode, extra):
         assert hyps == [h[o] for h in joint_hyps]
 
 
+@pytest.mark.parametrize("beam, ctc_weight, maxlenratio", [(4, 0.3, 0.0), (4, 0.5, 0.0), (4, 0.5, 0.4), (4, 0.0, 0.4),
+                                                        (4, 1.0, 0.4), (1, 0.0, 0.0), (1, 0.5, 0.0)])
+def test_joint_batch_gives_espnet_beam_search_hypotheses(beam, ctc_weight, maxlenratio):
+    """joint_batch is ESPnet's joint CTC/attention beam search batched over utterances and outputs: a
+    batch of utterances of different lengths gets the hypotheses of beam_search (ESPnet's BatchBeamSearch,
+    one utterance and one output at a time), with ESPnet's end detection (maxlenratio 0) or a maxlen, with
+    the CTC or the decoder alone, and greedy (beam 1; stage 9's attention-only greedy decoding). The two outputs' vocabularies differ in size (their <sos/eos> ids too)."""
+    model = build_model(("surface", "meaning"), seed=11)
+    feats = [torch.randn(n, 20, generator=torch.Generator().manual_seed(n)) for n in (31, 58, 44, 70, 52, 37)]
+    kw = dict(beam_size=beam, ctc_weight=ctc_weight, maxlenratio=maxlenratio)
+    ref = [DualSpeech2Text(model, decode_mode="beam_search", **kw)(f) for f in feats]
+    got = DualSpeech2Text(model, decode_mode="joint_batch", **kw).decode_batch(feats)
+    assert got == ref
+    assert any(h[o] for h in ref for o in h), "empty hypotheses: the test would show nothing"
+
+
+def test_joint_batch_encodes_each_utterance_alone_and_puts_the_decoder_back():
+    """One encoder pass per utterance (so no hypothesis depends on its batch-mates' padding), and the
+    decoder's source attention is ESPnet's own again after the search."""
+    model = build_model(("surface", "meaning"), seed=5)
+    feats = [torch.randn(n, 20, generator=torch.Generator().manual_seed(n)) for n in (40, 64, 52)]
+    s2t = DualSpeech2Text(model, beam_size=3, decode_mode="joint_batch")
+    before = {o: [layer.src_attn for layer in model.decoders[o].decoders] for o in model.outputs}
+    calls = count_encoder_calls(model)
+    batched = s2t.decode_batch(feats)
+    assert calls["n"] == len(feats)
+    assert {o: [layer.src_attn for layer in model.decoders[o].decoders] for o in model.outputs} == before
+    assert batched == [s2t(f) for f in feats]
+
+
 def test_ctc_rescore_batch_encodes_once_and_equals_one_by_one():
     """Without padding a batch decodes exactly as one utterance at a time (with padding, ESPnet's
     encoder lets the padded frames into self-attention, so hypotheses may differ slightly)."""

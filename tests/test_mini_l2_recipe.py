@@ -130,6 +130,23 @@ def test_rerun_is_a_noop(mini_l2_tiny):
     assert "training exp/" not in res.stderr
 
 
+def test_decode_of_other_settings_is_not_taken_as_done(mini_l2_tiny, tmp_path):
+    """Stage 8 records the decode settings it ran with: another decode config stops it with a one-line
+    message naming the decode and both settings (nothing is decoded or removed); the same settings are done."""
+    other = tmp_path / "decode.yaml"
+    other.write_text("beam_size: 2\n")
+    before = {p: p.read_text() for p in mini_l2_tiny.glob("exp/*/decode_test_en/text.*")}
+    assert before
+    res = run(mini_l2_tiny, "--langs", "en", "--stage", "8", "--stop_stage", "8", "--inference_config", str(other),
+              check=False)
+    assert res.returncode != 0
+    line = next(x for x in res.stderr.splitlines() if "was made with" in x)
+    assert "decode_test_en/.done_decode was made with 'decode config cksum" in line and "--force true" in line
+    assert {p: p.read_text() for p in before} == before
+    res = run(mini_l2_tiny, "--langs", "en", "--stage", "8", "--stop_stage", "8")
+    assert "already decoded" in res.stderr and "was made with" not in res.stderr
+
+
 def test_interrupted_feature_stage_is_redone(mini_l2_tiny):
     out = mini_l2_tiny / "dump" / "fbank" / "org" / "dev_en"
     good = (out / "feats.scp").read_text()

@@ -106,6 +106,7 @@ def test_kill_training_mid_epoch_and_decoding(tiny_recipe, tmp_path, monkeypatch
     assert (mdir / "checkpoint.pth").is_file() and not (mdir / "2epoch.pth").exists(), "not killed in epoch 2"
     out = run_recipe(rdir, *TRAIN, log_name="rerun.log")
     assert "The training was resumed using" in log.read_text(), out[-2000:]
+    assert "exp/do_en: resuming after epoch 1 of 2" in out  # stage 7 counts the epochs still to train
 
     # ESPnet seeds every epoch (seed + epoch) and the batches of an epoch are a function of the epoch,
     # so on the CPU a resumed epoch repeats the interrupted one exactly: bit-identical models.
@@ -117,9 +118,10 @@ def test_kill_training_mid_epoch_and_decoding(tiny_recipe, tmp_path, monkeypatch
 
     # Decoding killed once a job has written hypotheses: the re-run resumes from them and ends with
     # the hypotheses of the uninterrupted run's decode (the models are identical).
-    # One decode job (--nj 1) over the whole test set, killed once it has written a hypothesis: with
-    # two jobs of five utterances a tiny model could finish its job before the kill landed.
-    decode = ("--stage", "8", "--stop_stage", "8", "--nj", "1")
+    # One decode job (--nj 1) over the whole test set, one utterance a batch, killed once it has written a
+    # hypothesis: with two jobs of five utterances, or the decode config's batches of 16, a tiny model could
+    # finish its job before the kill landed.
+    decode = ("--stage", "8", "--stop_stage", "8", "--nj", "1", "--inference_args", "--batch_size 1")
     run_recipe(clean, *decode, log_name="decode.log")
     ddir = mdir / "decode_test_en"
     hyps = ddir / "logdir" / "output.1" / "text.surface"

@@ -87,14 +87,20 @@ def _decode(models, enc_model, dec_model, output, feats, conf, desc):
     s2t = DualSpeech2Text(model, token_type=output_token_types(args, model.outputs), bpemodels=bpemodels,
                           outputs=[output], **conf)
     hyps = {}
+    # joint_batch: batches of similar lengths (its hypotheses do not depend on the batch); the other modes one
+    # utterance at a time (ctc_rescore's would depend on their batch-mates)
+    step = s2t.batch_size if s2t.decode_mode == "joint_batch" else 1
+    keys = sorted(feats, key=lambda k: -len(feats[k])) if step > 1 else list(feats)
     root = logging.getLogger()
-    level, _ = root.level, root.setLevel(logging.ERROR)  # the beam search logs every hypothesis
+    level, _ = root.level, root.setLevel(logging.ERROR)  # ESPnet's beam search logs every hypothesis
     try:
-        for uttid, x in tqdm(feats.items(), desc=desc, mininterval=5, file=sys.stderr):
-            hyps[uttid] = s2t(torch.as_tensor(x))[output]
+        for i in tqdm(range(0, len(keys), step), desc=desc, mininterval=5, file=sys.stderr):
+            part = keys[i : i + step]
+            for uttid, hyp in zip(part, s2t.decode_batch([torch.as_tensor(feats[k]) for k in part], keys=part)):
+                hyps[uttid] = hyp[output]
     finally:
         root.setLevel(level)
-    return hyps
+    return {k: hyps[k] for k in feats}
 
 
 def main(argv=None) -> int:

@@ -1,7 +1,7 @@
 """Side-by-side speed ratios of SO and DO, measured in one run on the same data.
 
     cd egs/mini_l2/asr1 && python -m dualasr.bin.bench --recipe_dir . --lang en [--steps 20] [--decode_utts 40] \\
-        [--decode_modes beam_search ctc_rescore] [--no_train]
+        [--decode_modes beam_search joint_batch ctc_rescore] [--no_train]
 
 Needs a recipe run through the train stage (so_surface, so_meaning and do of ``--lang``); run it from
 the recipe dir, since the models' configs name their CMVN stats relative to it. Prints:
@@ -12,7 +12,7 @@ the recipe dir, since the models' configs name their CMVN stats relative to it. 
 (c) DO joint decoding wall time / decoding the same utterances with both SO models  (goal <= 0.55),
     per decode mode (``--decode_modes``; the same mode, beam and batch on both sides), with the
     real-time factor of the DO joint decode (goal <= 0.03) and the CER of each output of every model
-    (ctc_rescore's within 0.2 points of beam_search's), side by side
+    (each fast mode's within 0.2 points of beam_search's), side by side
 
 (a) and (b) compare each model's fastest of ``--repeats`` timings (the models of a repeat run back to
 back, every other repeat in reverse order; load from other processes only adds time, and on these
@@ -26,7 +26,7 @@ config's ``batch_bins``, and times every model in fp32 and under bf16 autocast (
 a card with bf16), with AdamW and the config's gradient clipping. It prints (a) and (b) per precision, each
 model's training throughput in audio-seconds per second (goal: SO >= 3,000 on one H100/H200), bf16 / fp32
 (goal >= 1.5) and the peak GPU memory. Decoding then runs on the GPU too (use ``--decode_modes
-ctc_rescore`` and a large ``--decode_batch_size``; goal: DO RTF <= 0.01).
+joint_batch ctc_rescore`` and a large ``--decode_batch_size``; goal: DO RTF <= 0.01).
 
 Training steps are forward + backward + optimizer step on the same fixed batches for every model,
 built with each model's own training config; decoding uses the trained models and the recipe's
@@ -55,7 +55,7 @@ from espnet2.tasks.asr import ASRTask
 from espnet2.samplers.num_elements_batch_sampler import NumElementsBatchSampler
 from espnet2.train.collate_fn import CommonCollateFn
 
-from dualasr.bin.dual_asr_inference import DECODE_MODES, DualSpeech2Text, load_decode_config
+from dualasr.bin.dual_asr_inference import BATCHED_MODES, DECODE_MODES, DualSpeech2Text, load_decode_config
 from dualasr.data.datadir import read_kaldi_map
 from dualasr.scoring import error_rate, score_set
 from dualasr.tasks.dual_asr import DualASRTask
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
     p.add_argument("--no_train", action="store_true", help="skip (a) and (b)")
     p.add_argument("--no_decode", action="store_true", help="skip (c)")
     p.add_argument("--decode_batch_size", type=int, default=None,
-                   help="utterances per ctc_rescore batch (default: the decode config's batch_size)")
+                   help="utterances per joint_batch / ctc_rescore batch (default: the decode config's batch_size)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: as set by OMP_NUM_THREADS)")
     p.add_argument("--ngpu", type=int, default=0, choices=(0, 1), help="1: train and decode on the GPU (see above)")
     p.add_argument("--train_config", type=Path, default=None,
@@ -336,12 +336,12 @@ def main(argv=None) -> int:
         dconf["batch_size"] = a.decode_batch_size
     batch_size = int(dconf.get("batch_size", 16))
     bench_line += (f"; {len(utts)} test utterances ({audio_s:.0f} s) decoded, beam {dconf.get('beam_size', 4)}, "
-                   f"ctc_rescore batches of {batch_size}")
+                   f"joint_batch and ctc_rescore batches of {batch_size}")
     order = sorted(range(len(utts)), key=lambda i: -utts[i].shape[0])  # batches of similar lengths
 
     def decode(s2t) -> List[Dict[str, str]]:
         out: List[Dict[str, str]] = [{} for _ in utts]
-        step = batch_size if s2t.decode_mode == "ctc_rescore" else 1
+        step = batch_size if s2t.decode_mode in BATCHED_MODES else 1
         for i in range(0, len(order), step):
             part = order[i : i + step]
             for j, hyp in zip(part, s2t.decode_batch([utts[j] for j in part])):
@@ -358,7 +358,7 @@ def main(argv=None) -> int:
                                              **conf)
                for m, d in dirs.items()}
         for s2t in dec.values():  # warm-up, not timed (first calls allocate)
-            s2t.decode_batch([utts[j] for j in order[:batch_size]] if mode == "ctc_rescore" else [utts[order[-1]]])
+            s2t.decode_batch([utts[j] for j in order[:batch_size]] if mode in BATCHED_MODES else [utts[order[-1]]])
         dtimes: Dict[str, List[float]] = {"do": [], "so": []}
         hyps: Dict[str, List[Dict[str, str]]] = {}
         for _ in range(a.repeats):  # interleaved, so that machine noise hits both alike

@@ -9,7 +9,8 @@ the name of the dir holding ``--data``), for two modes:
 - ``ctc_greedy``: the output's CTC head alone, best path (argmax per frame, repeats merged, blanks
   dropped);
 - ``att_greedy``: the output's attention decoder alone, ESPnet's beam search with beam 1 and CTC
-  weight 0 (``DualSpeech2Text``), with the maxlenratio/minlenratio of ``--inference_config``.
+  weight 0, with the maxlenratio/minlenratio of ``--inference_config`` (``DualSpeech2Text``'s
+  ``joint_batch`` mode: that search, batched over utterances sorted by length).
 
 Stage 9 scores them (``dualasr.bin.score --decode ctc_greedy``) into exp/results.{json,md}, so a
 reader can see whether each branch learned on its own. One process decodes many models (the
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import logging
 import sys
 import unicodedata
 from pathlib import Path
@@ -43,7 +43,7 @@ def ctc_best_path(ctc, enc: torch.Tensor) -> List[int]:
 
 
 def greedy_decode(model, args, feats: Dict[str, object], maxlenratio: float = 0.0, minlenratio: float = 0.0,
-                  desc: str = "greedy") -> Dict[str, Dict[str, Dict[str, str]]]:
+                  desc: str = "greedy", batch_size: int = 16) -> Dict[str, Dict[str, Dict[str, str]]]:
     """``{mode: {output: {uttid: text}}}`` of ``model`` (its train args ``args``) on ``feats``."""
     import torch
     from tqdm import tqdm
@@ -53,25 +53,24 @@ def greedy_decode(model, args, feats: Dict[str, object], maxlenratio: float = 0.
 
     bpemodels = {o: getattr(args, f"bpemodel_{o}", None) for o in model.outputs}
     att = DualSpeech2Text(model, token_type=output_token_types(args, model.outputs), bpemodels=bpemodels, beam_size=1,
-                          ctc_weight=0.0, maxlenratio=maxlenratio, minlenratio=minlenratio)
+                          ctc_weight=0.0, maxlenratio=maxlenratio, minlenratio=minlenratio, decode_mode="joint_batch")
     out = {m: {o: {} for o in model.outputs} for m in MODES}
 
     def text(o, ids):  # as DualSpeech2Text does: ids -> tokens -> text, jamo recomposed (NFC)
         return unicodedata.normalize("NFC", att.tokenizers[o].tokens2text(att.converters[o].ids2tokens(ids)))
 
-    root = logging.getLogger()
-    level, _ = root.level, root.setLevel(logging.ERROR)  # the beam search logs every hypothesis
-    try:
-        with torch.no_grad():
-            for uttid, x in tqdm(feats.items(), desc=desc, mininterval=10, file=sys.stderr):
-                speech = torch.as_tensor(x).unsqueeze(0)
-                encoded = model.encode(speech, torch.tensor([speech.shape[1]]))
-                for o in model.outputs:
-                    out["ctc_greedy"][o][uttid] = text(o, ctc_best_path(model.ctcs[o], encoded[o][0][0]))
-                for o, t in att(torch.as_tensor(x)).items():
+    with torch.no_grad():
+        for uttid, x in tqdm(feats.items(), desc=f"{desc} (CTC)", mininterval=10, file=sys.stderr):
+            speech = torch.as_tensor(x).unsqueeze(0)
+            encoded = model.encode(speech, torch.tensor([speech.shape[1]]))
+            for o in model.outputs:
+                out["ctc_greedy"][o][uttid] = text(o, ctc_best_path(model.ctcs[o], encoded[o][0][0]))
+        ids = sorted(feats, key=lambda k: -len(feats[k]))  # batches of similar lengths
+        for i in tqdm(range(0, len(ids), batch_size), desc=f"{desc} (attention)", mininterval=10, file=sys.stderr):
+            part = ids[i : i + batch_size]
+            for uttid, hyp in zip(part, att.decode_batch([torch.as_tensor(feats[k]) for k in part], keys=part)):
+                for o, t in hyp.items():
                     out["att_greedy"][o][uttid] = t
-    finally:
-        root.setLevel(level)
     return out
 
 

@@ -349,31 +349,37 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     echo "${e:-1}"
   }
   frames_of() { awk -F'[ ,]' '{s += $2} END {print s + 0}' "$expdir/stats_$1/train/speech_shape"; }
+  epochs_done() {  # epochs_done DIR: epochs a stopped job finished (ESPnet's latest.pth -> <N>epoch.pth), else 0
+    local t; t=$(readlink "$1/latest.pth" 2>/dev/null || true); t=${t%epoch.pth}
+    if [[ $t =~ ^[0-9]+$ ]]; then echo "$t"; else echo 0; fi
+  }
   if [ "$train_jobs" = auto ]; then
     train_jobs=1
     [ "$ngpu" -gt 0 ] || [ "$num_nodes" -gt 1 ] || [ "$(( $(nproc) / train_threads ))" -lt 1 ] || \
       train_jobs=$(( $(nproc) / train_threads ))
   fi
-  # queue: "cost lang model seed outputs [ref]" of every job not yet trained, in training order. Side by side
-  # (--train_jobs > 1) the longest jobs go first, so that the lanes end together: the cost is the training
-  # frames x epochs, a two-output model counted as 1.4 SO models (as train_progress counts them). In the
-  # demo's first order (ko, then en) one lane ended 2 min after the other.
-  queue=(); pending=()  # pending: lang:outputs of each queued job, for the estimate
+  # queue: "cost lang model seed outputs epochs_left [ref]" of every job not yet trained, in training order.
+  # Side by side (--train_jobs > 1) the longest jobs go first, so that the lanes end together: the cost is
+  # the training frames x the epochs still to train (a stopped job resumes), a two-output model counted as
+  # 1.4 SO models (as train_progress counts them). In the demo's first order (ko, then en) one lane ended
+  # 2 min after the other.
+  queue=(); pending=()  # pending: lang:outputs:epochs_left of each queued job, for the estimate
   for l in $langs; do
     for job in "${jobs[@]}"; do
       read -r m s ref <<< "$job"
       dir=$(job_dir "$l" "$m" "$s" "$ref")
       if is_done "$dir/.done_train"; then log "$dir already trained"; continue; fi
       n_out=$(eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m" --seed "$s" --shared_init "$shared_init")"; set -- $outputs; echo $#)
-      queue+=("$(( $(frames_of "$l") * $(epochs_of "$l") * (n_out > 1 ? 14 : 10) )) $l $m $s $n_out $ref")
+      left=$(( $(epochs_of "$l") - $(epochs_done "$dir") )); [ "$left" -ge 0 ] || left=0
+      queue+=("$(( $(frames_of "$l") * left * (n_out > 1 ? 14 : 10) )) $l $m $s $n_out $left $ref")
     done
   done
   if [ "$train_jobs" -gt 1 ] && [ "${#queue[@]}" -gt 1 ]; then
     mapfile -t queue < <(printf '%s\n' "${queue[@]}" | sort -s -k1,1nr)
   fi
-  for q in "${queue[@]}"; do read -r _ l m s n_out ref <<< "$q"; pending+=("$l:$n_out"); done
+  for q in "${queue[@]}"; do read -r _ l m s n_out left ref <<< "$q"; pending+=("$l:$n_out:$left"); done
   [ "$train_jobs" -le 1 ] || [ "${#queue[@]}" -le 1 ] || log "training order, longest first: $(for q in "${queue[@]}"; do
-    read -r _ l m s _ ref <<< "$q"; printf '%s ' "$(basename "$(job_dir "$l" "$m" "$s" "$ref")")"; done)"
+    read -r _ l m s _ _ ref <<< "$q"; printf '%s ' "$(basename "$(job_dir "$l" "$m" "$s" "$ref")")"; done)"
   # train_one LANG TRAIN_SET DEV_SET MODEL SEED DIR [LATER...]: one training job, marked done when it finished
   # (uses outputs, model_conf_args and init_args as set for MODEL: a background job keeps its own copy)
   train_one() {
@@ -387,6 +393,7 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     # a kill while ESPnet wrote its end-of-epoch files leaves them unreadable: repair before --resume
     [ ! -f "$dir/checkpoint.pth" ] || python -m dualasr.bin.repair_checkpoint "$dir"
     log "training $dir (outputs: $outputs; log: $dir/train.log)"
+    [ "$(epochs_done "$dir")" = 0 ] || log "$dir: resuming after epoch $(epochs_done "$dir") of $(epochs_of "$l")"
     set -- $outputs
     python -m dualasr.bin.train_progress --dir "$dir" --pid $$ --frames "$(frames_of "$l")" --outputs $# --parallel "$train_jobs" \
       --later "${later[@]}" &
@@ -422,13 +429,13 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     log "training $train_jobs jobs at a time ($train_threads thread(s) each)"
   fi
   for job_index in "${!queue[@]}"; do
-    read -r _ l m s _ ref <<< "${queue[$job_index]}"
+    read -r _ l m s _ _ ref <<< "${queue[$job_index]}"
     tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
     # initial weights: from an init seed derived from (kind, seed), unless --shared_init true
     eval "$(python -m dualasr.bin.model_kind "$(conf_path model_kinds.yaml)" "$m" --seed "$s" --shared_init "$shared_init")"
     dir=$(job_dir "$l" "$m" "$s" "$ref")
     later=(); for j in "${pending[@]:$(( job_index + 1 ))}"; do
-      later+=("${j%%:*}:${j#*:}:$(frames_of "${j%%:*}"):$(epochs_of "${j%%:*}")")
+      IFS=: read -r jl jo je <<< "$j"; later+=("$jl:$jo:$(frames_of "$jl"):$je")
     done
     if [ "$train_jobs" -gt 1 ]; then
       while [ "${#train_pids[@]}" -ge "$train_jobs" ]; do reap_train_jobs; sleep 2; done
@@ -447,13 +454,15 @@ if run_stage 8 "decode: each test set, model and output"; then
   decode_ngpu=$(( ngpu > 0 ? 1 : 0 ))  # one GPU per decoding job, whatever training used
   decode_conf=$(decode_conf)
   log "decode config: $decode_conf"
+  # what a decode was made with: a decode of other settings is not taken as done (params_done says what to do)
+  decode_want="decode config cksum $(cksum < "$decode_conf" | cut -d' ' -f1), model $inference_model${inference_args:+, args $inference_args}"
   for l in $langs; do
     for m in $models; do
       for s in $seed_list; do
         dir=$expdir/$(exp_name "$m" "$l" "$s")
         for t in $test_sets; do
           ts=$(set_name "$t" "$l"); ddir=$dir/decode_$ts
-          if is_done "$ddir/.done_decode"; then log "$ddir already decoded"; continue; fi
+          if params_done "$ddir/.done_decode" "$decode_want"; then log "$ddir already decoded"; continue; fi
           # a decode left by a killed run resumes: each job skips the utterances it already wrote
           # (--force true starts over)
           if [ "$force" = true ]; then rm -rf "$ddir"; fi
@@ -474,7 +483,7 @@ if run_stage 8 "decode: each test set, model and output"; then
             [ -f "$ddir/logdir/output.1/text.$o" ] || continue
             cat $(seq -f "$ddir/logdir/output.%g/text.$o" "$j") | LC_ALL=C sort > "$ddir/.text.$o.tmp" && mv "$ddir/.text.$o.tmp" "$ddir/text.$o"
           done
-          mark_done "$ddir/.done_decode"
+          echo "$decode_want" > "$ddir/.done_decode.tmp" && mv "$ddir/.done_decode.tmp" "$ddir/.done_decode"
         done
       done
     done
