@@ -72,29 +72,19 @@ def test_joint_batch_gives_espnet_beam_search_hypotheses(beam, ctc_weight, maxle
     assert any(h[o] for h in ref for o in h), "empty hypotheses: the test would show nothing"
 
 
-def test_joint_batch_encodes_each_utterance_alone_and_puts_the_decoder_back():
-    """One encoder pass per utterance (so no hypothesis depends on its batch-mates' padding), and the
-    decoder's source attention is ESPnet's own again after the search."""
+@pytest.mark.parametrize("mode", ["joint_batch", "ctc_rescore"])
+def test_batched_modes_encode_each_utterance_alone_and_put_the_decoder_back(mode):
+    """One encoder pass per utterance, so that a hypothesis does not depend on its batch-mates' padding (a
+    batch of different lengths decodes as one utterance at a time), and the decoder's source attention is
+    ESPnet's own again after the search."""
     model = build_model(("surface", "meaning"), seed=5)
-    feats = [torch.randn(n, 20, generator=torch.Generator().manual_seed(n)) for n in (40, 64, 52)]
-    s2t = DualSpeech2Text(model, beam_size=3, decode_mode="joint_batch")
+    feats = [torch.randn(n, 20, generator=torch.Generator().manual_seed(n)) for n in (40, 64, 52, 33)]
+    s2t = DualSpeech2Text(model, beam_size=3, decode_mode=mode)
     before = {o: [layer.src_attn for layer in model.decoders[o].decoders] for o in model.outputs}
     calls = count_encoder_calls(model)
     batched = s2t.decode_batch(feats)
     assert calls["n"] == len(feats)
     assert {o: [layer.src_attn for layer in model.decoders[o].decoders] for o in model.outputs} == before
-    assert batched == [s2t(f) for f in feats]
-
-
-def test_ctc_rescore_batch_encodes_once_and_equals_one_by_one():
-    """Without padding a batch decodes exactly as one utterance at a time (with padding, ESPnet's
-    encoder lets the padded frames into self-attention, so hypotheses may differ slightly)."""
-    model = build_model(("surface", "meaning"), seed=5)
-    feats = [torch.randn(64, 20, generator=torch.Generator().manual_seed(n)) for n in range(4)]
-    s2t = DualSpeech2Text(model, beam_size=4, decode_mode="ctc_rescore")
-    calls = count_encoder_calls(model)
-    batched = s2t.decode_batch(feats)
-    assert calls["n"] == 1, "one encoder pass for the whole batch"
     assert batched == [s2t(f) for f in feats]
 
 
@@ -174,15 +164,6 @@ def test_attention_candidate_is_the_greedy_attention_hypothesis_scored_like_the_
         assert a[o] in (b[o], greedy(x)[o])
         changed += a[o] != b[o]
     assert changed, "the greedy hypothesis must win somewhere, or this test shows nothing"
-
-
-def test_ctc_rescore_counts_encoder_frames_as_alone():
-    model = build_model(("surface", "meaning"), seed=5).eval()
-    s2t = DualSpeech2Text(model, decode_mode="ctc_rescore")
-    for n in range(7, 60):
-        with torch.no_grad():
-            alone = model.encode(torch.randn(1, n, 20), torch.tensor([n]))["surface"][1]
-        assert s2t._encoder_frames(torch.tensor([n]), torch.tensor([1000])).tolist() == alone.tolist()
 
 
 def test_ctc_prefix_beam_search_gives_exact_prefix_probabilities():
