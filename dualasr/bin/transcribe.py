@@ -21,7 +21,9 @@ README, "Use a trained model"), ``tsv`` (one line per file). A file that cannot 
 too short for the encoder, gets a one-line error on stderr (and an ``error`` record in json); the
 others are still transcribed and the exit status is 1.
 
-Python:  ``Transcriber("do_ko.zip")("a.wav", prompt=None) -> dict`` (the json record of one file).
+Python:  ``Transcriber("do_ko.zip")("a.wav", prompt=None) -> dict`` (the json record of one file);
+``Transcriber(...).transcribe_many(["a.wav", ...])`` yields ``(record, error)`` per file, decoded in batches
+(the decode settings' ``batch_size``) as the command does.
 """
 
 # torch/espnet are imported inside functions: `--help` must not wait for them.
@@ -35,7 +37,7 @@ import sys
 import unicodedata
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 log = logging.getLogger("dualasr.transcribe")
 
@@ -201,10 +203,35 @@ class Transcriber:
     def __call__(self, audio: Union[str, Path, Tuple[Any, int]], prompt: Optional[str] = None,
                  name: Optional[str] = None) -> Dict[str, Any]:
         """Transcribe a file (or a ``(samples, sample_rate)`` pair); returns the json record."""
-        from espnet.nets.pytorch_backend.transformer.subsampling import TooShortUttError
+        item = self._prepare(audio, name)
+        return self._record(*item, self.s2t.decode_batch([item[1]], keys=[item[0]])[0], prompt)
 
-        from dualasr.align import canonical
+    def transcribe_many(self, audio: Sequence[Union[str, Path]], prompt: Optional[str] = None
+                        ) -> Iterator[Tuple[Dict[str, Any], Optional[TranscribeError]]]:
+        """``(record, error)`` of each file, in their order: the files are decoded in batches of the decode
+        settings' ``batch_size`` (``joint_batch``: the hypotheses of one file at a time, several times
+        faster). A file that cannot be transcribed gives ``({"file", "error"}, the error)``."""
+        from dualasr.bin.dual_asr_inference import BATCHED_MODES
 
+        step = self.s2t.batch_size if self.s2t.decode_mode in BATCHED_MODES else 1
+        for i in range(0, len(audio), step):
+            part = []
+            for a in audio[i : i + step]:
+                try:
+                    part.append((a, self._prepare(a), None))
+                except TranscribeError as e:
+                    part.append((a, None, e))
+            ok = [item for _, item, _ in part if item is not None]
+            hyps = iter(self.s2t.decode_batch([item[1] for item in ok], keys=[item[0] for item in ok]) if ok else [])
+            for a, item, err in part:
+                if err is not None:
+                    yield {"file": str(a), "error": str(err)}, err
+                else:
+                    yield self._record(*item, next(hyps), prompt), None
+
+    def _prepare(self, audio: Union[str, Path, Tuple[Any, int]], name: Optional[str] = None) -> Tuple[Any, ...]:
+        """``(name, features, duration, sample rate, channels)`` of a file or a ``(samples, rate)`` pair;
+        a TranscribeError (naming it) when it cannot be read or is too short for the encoder."""
         if isinstance(audio, (str, Path)):
             name = name or str(audio)
             wav, sr, channels = read_audio(audio)
@@ -218,11 +245,13 @@ class Transcriber:
         if feats.shape[0] < self.s2t.min_frames:  # decoding would give empty hypotheses (stage 8 warns)
             raise TranscribeError(f"{name}: too short ({duration:.3f} s, {feats.shape[0]} frames): "
                                   f"the encoder needs at least {self.s2t.min_frames} frames")
-        try:
-            hyp = self.s2t(feats)
-        except TooShortUttError as e:
-            raise TranscribeError(f"{name}: too short ({duration:.3f} s, {e.actual_size} frames): "
-                                  f"the encoder needs at least {e.limit} frames") from None
+        return name, feats, duration, sr, channels
+
+    def _record(self, name: str, feats, duration: float, sr: int, channels: int, hyp: Dict[str, str],
+                prompt: Optional[str]) -> Dict[str, Any]:
+        """The json record of a decoded file: transcripts, canonical form, feedback with times."""
+        from dualasr.align import canonical
+
         surface, meaning = hyp.get("surface"), hyp.get("meaning")
         rec: Dict[str, Any] = {"file": name, "duration": round(duration, 3), "sample_rate": sr,
                                "channels": channels, "lang": self.lang, "surface": surface, "meaning": meaning}
@@ -329,13 +358,10 @@ def main(argv=None) -> int:
     color = a.format == "text" and sys.stdout.isatty()
     if a.format == "tsv":
         sys.stdout.write(TSV_HEADER + "\n")
-    for path in a.audio:
-        try:
-            rec = tr(path, prompt=a.prompt)
-        except TranscribeError as e:
+    for rec, err in tr.transcribe_many(a.audio, prompt=a.prompt):
+        if err is not None:
             failed += 1
-            print(f"transcribe: {e}", file=sys.stderr)
-            rec = {"file": path, "error": str(e)}
+            print(f"transcribe: {err}", file=sys.stderr)
         if a.format == "json":
             records.append(rec)
         else:
