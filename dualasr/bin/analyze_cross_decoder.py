@@ -71,7 +71,7 @@ def decode_conf(a) -> dict:
 
 def _decode(models, enc_model, dec_model, output, feats, conf, desc):
     """Hypotheses of ``output`` with the encoder of enc_model and the decoder+CTC of dec_model (None: skip)."""
-    from dualasr.bin.dual_asr_inference import DualSpeech2Text
+    from dualasr.bin.dual_asr_inference import BATCHED_MODES, DualSpeech2Text
     from dualasr.tasks.dual_asr import output_token_types
 
     model, args = models[enc_model]
@@ -87,9 +87,9 @@ def _decode(models, enc_model, dec_model, output, feats, conf, desc):
     s2t = DualSpeech2Text(model, token_type=output_token_types(args, model.outputs), bpemodels=bpemodels,
                           outputs=[output], **conf)
     hyps = {}
-    # joint_batch: batches of similar lengths (its hypotheses do not depend on the batch); the other modes one
-    # utterance at a time (ctc_rescore's would depend on their batch-mates)
-    step = s2t.batch_size if s2t.decode_mode == "joint_batch" else 1
+    # joint_batch and ctc_rescore: batches of similar lengths (each utterance is encoded alone, so its
+    # hypotheses do not depend on the batch); beam_search: one utterance at a time
+    step = s2t.batch_size if s2t.decode_mode in BATCHED_MODES else 1
     keys = sorted(feats, key=lambda k: -len(feats[k])) if step > 1 else list(feats)
     root = logging.getLogger()
     level, _ = root.level, root.setLevel(logging.ERROR)  # ESPnet's beam search logs every hypothesis
