@@ -115,7 +115,7 @@ def test_ctc_rescore_picks_from_the_ctc_nbest_of_rescore_nbest_with_the_length_b
             lp = model.ctcs[o].log_softmax(enc)
         lp[:, :, len(model.token_lists[o]) - 1] = float("-inf")
         pref, plen, score = ctc_prefix_beam_search(lp, elens, n)
-        return [(s2t._text(o, pref[0, j, : plen[0, j]].tolist()), int(plen[0, j])) for j in range(n)
+        return [(s2t.text(o, pref[0, j, : plen[0, j]].tolist()), int(plen[0, j])) for j in range(n)
                 if torch.isfinite(score[0, j])]
 
     longer_in_10 = 0
@@ -153,7 +153,7 @@ def test_attention_candidate_is_the_greedy_attention_hypothesis_scored_like_the_
             lp = model.ctcs[o].log_softmax(enc[o][0])
             lp[:, :, len(model.token_lists[o]) - 1] = float("-inf")
             hyps, scores = with_att._attention_candidates(o, enc[o], lp)
-        assert with_att._text(o, hyps[0]) == greedy(x)[o]
+        assert with_att.text(o, hyps[0]) == greedy(x)[o]
         ids = torch.tensor([hyps[0]], dtype=torch.long).reshape(1, -1)
         ctc = -torch.nn.functional.ctc_loss(lp.transpose(0, 1), ids, enc[o][1], torch.tensor([len(hyps[0])]),
                                             reduction="none")

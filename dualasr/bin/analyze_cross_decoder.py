@@ -40,7 +40,6 @@ from pathlib import Path
 
 import torch
 import dualasr.lazy_deps  # noqa: F401,I001  (first: keeps ESPnet's start-up fast and quiet)
-from tqdm import tqdm
 
 from dualasr.analysis.cross_decoder import decoder_problem, decoder_states, encoder_output, reference_ids
 from dualasr.analysis.cross_decoder import swap_in, swap_problem, teacher_forced
@@ -71,7 +70,7 @@ def decode_conf(a) -> dict:
 
 def _decode(models, enc_model, dec_model, output, feats, conf, desc):
     """Hypotheses of ``output`` with the encoder of enc_model and the decoder+CTC of dec_model (None: skip)."""
-    from dualasr.bin.dual_asr_inference import BATCHED_MODES, DualSpeech2Text
+    from dualasr.bin.dual_asr_inference import DualSpeech2Text
     from dualasr.tasks.dual_asr import output_token_types
 
     model, args = models[enc_model]
@@ -86,21 +85,12 @@ def _decode(models, enc_model, dec_model, output, feats, conf, desc):
     bpemodels = {o: getattr(args, f"bpemodel_{o}", None) for o in model.outputs}
     s2t = DualSpeech2Text(model, token_type=output_token_types(args, model.outputs), bpemodels=bpemodels,
                           outputs=[output], **conf)
-    hyps = {}
-    # joint_batch and ctc_rescore: batches of similar lengths (each utterance is encoded alone, so its
-    # hypotheses do not depend on the batch); beam_search: one utterance at a time
-    step = s2t.batch_size if s2t.decode_mode in BATCHED_MODES else 1
-    keys = sorted(feats, key=lambda k: -len(feats[k])) if step > 1 else list(feats)
     root = logging.getLogger()
     level, _ = root.level, root.setLevel(logging.ERROR)  # ESPnet's beam search logs every hypothesis
     try:
-        for i in tqdm(range(0, len(keys), step), desc=desc, mininterval=5, file=sys.stderr):
-            part = keys[i : i + step]
-            for uttid, hyp in zip(part, s2t.decode_batch([torch.as_tensor(feats[k]) for k in part], keys=part)):
-                hyps[uttid] = hyp[output]
+        return {k: h[output] for k, h in s2t.decode_many(feats, desc=desc).items()}
     finally:
         root.setLevel(level)
-    return {k: hyps[k] for k in feats}
 
 
 def main(argv=None) -> int:

@@ -337,16 +337,10 @@ def main(argv=None) -> int:
     batch_size = int(dconf.get("batch_size", 16))
     bench_line += (f"; {len(utts)} test utterances ({audio_s:.0f} s) decoded, beam {dconf.get('beam_size', 4)}, "
                    f"joint_batch and ctc_rescore batches of {batch_size}")
-    order = sorted(range(len(utts)), key=lambda i: -utts[i].shape[0])  # batches of similar lengths
+    order = sorted(range(len(utts)), key=lambda i: -utts[i].shape[0])  # the warm-up's batch: the longest
 
     def decode(s2t) -> List[Dict[str, str]]:
-        out: List[Dict[str, str]] = [{} for _ in utts]
-        step = batch_size if s2t.decode_mode in BATCHED_MODES else 1
-        for i in range(0, len(order), step):
-            part = order[i : i + step]
-            for j, hyp in zip(part, s2t.decode_batch([utts[j] for j in part])):
-                out[j] = hyp
-        return out
+        return list(s2t.decode_many(dict(zip(ids, utts))).values())
 
     def cer(hyps: List[Dict[str, str]], o: str) -> float:
         return error_rate(score_set(refs[o], {u: h[o] for u, h in zip(ids, hyps)}, a.lang, "cer"))

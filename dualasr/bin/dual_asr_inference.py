@@ -325,7 +325,8 @@ class DualSpeech2Text:
         s2t.packed = packed  # the feature settings and language, for dualasr.bin.transcribe
         return s2t
 
-    def _text(self, o: str, ids: Sequence[int]) -> str:
+    def text(self, o: str, ids: Sequence[int]) -> str:
+        """Output ``o``'s text of token ids (blanks dropped)."""
         tokens = self.converters[o].ids2tokens([int(i) for i in ids if int(i) != 0])
         # NFC: a model trained on jamo (--decompose_hangul) gives syllables back; a no-op otherwise
         return unicodedata.normalize("NFC", self.tokenizers[o].tokens2text(tokens))
@@ -341,55 +342,62 @@ class DualSpeech2Text:
         """Recognise utterances (each ``[frames, dim]`` or ``[samples]``): ``[{output: text}]`` in their order.
 
         One too short for the encoder gets empty hypotheses and a warning naming it (``keys``, else
-        its index). ``beam_search`` decodes one utterance at a time; ``joint_batch`` and ``ctc_rescore``
-        encode each utterance alone and search all of them as one batch (callers sort by length and cap
-        the batch size, as :func:`main` does).
+        its index). Each utterance is encoded alone (:meth:`encode_each`); ``beam_search`` then searches
+        one utterance at a time, ``joint_batch`` and ``ctc_rescore`` all of them as one batch (callers sort
+        by length and cap the batch size, as :func:`main` does).
         """
         keys = list(keys) if keys is not None else [f"utterance {i}" for i in range(len(speeches))]
-        results: List[Optional[Dict[str, str]]] = [None] * len(speeches)
+        results: List[Dict[str, str]] = [{o: "" for o in self.outputs} for _ in speeches]
         todo = []
         for i, x in enumerate(speeches):
             if x.shape[0] < self.min_frames:
                 log.warning("%s: %d frames, too short for the encoder (needs %d): empty hypothesis",
                             keys[i], x.shape[0], self.min_frames)
-                results[i] = {o: "" for o in self.outputs}
             else:
                 todo.append(i)
-        if self.decode_mode in BATCHED_MODES and todo:
-            encoded = self._encode_each([speeches[i] for i in todo], [keys[i] for i in todo])
-            ok = [(i, e) for i, e in zip(todo, encoded) if e is not None]
-            decode = self._joint_batch if self.decode_mode == "joint_batch" else self._ctc_rescore
-            for (i, _), r in zip(ok, decode([e for _, e in ok]) if ok else []):
-                results[i] = r
-            for i, e in zip(todo, encoded):
-                if e is None:
-                    results[i] = {o: "" for o in self.outputs}
-            todo = []
-        for i in todo:
-            try:
-                results[i] = self._beam_search(speeches[i])
-            except TooShortUttError as e:
-                log.warning("%s: too short for the encoder (%s): empty hypothesis", keys[i], e)
-                results[i] = {o: "" for o in self.outputs}
-        return results  # type: ignore[return-value]
+        encoded = self.encode_each([speeches[i] for i in todo], [keys[i] for i in todo])
+        ok = [(i, e) for i, e in zip(todo, encoded) if e is not None]  # None: too short (warned)
+        for (i, _), r in zip(ok, self.decode_encoded([e for _, e in ok])):
+            results[i] = r
+        return results
 
-    def _beam_search(self, speech: torch.Tensor) -> Dict[str, str]:
-        speech = speech.unsqueeze(0).to(self.device)
-        lengths = torch.tensor([speech.shape[1]], device=self.device)
-        encoded = self.model.encode(speech, lengths)  # once, for every output
+    def decode_many(self, feats: Dict[str, torch.Tensor], desc: Optional[str] = None) -> Dict[str, Dict[str, str]]:
+        """``{key: {output: text}}`` of many utterances (``{key: features}``, in that order), decoded in
+        batches of ``batch_size`` sorted by length (``beam_search``: one at a time); ``desc``: a progress bar."""
+        step = self.batch_size if self.decode_mode in BATCHED_MODES else 1
+        keys = sorted(feats, key=lambda k: -len(feats[k]))  # batches of similar lengths
+        out: Dict[str, Dict[str, str]] = {}
+        for i in tqdm(range(0, len(keys), step), desc=desc, disable=desc is None, mininterval=5, file=sys.stderr):
+            part = keys[i : i + step]
+            out.update(zip(part, self.decode_batch([torch.as_tensor(feats[k]) for k in part], keys=part)))
+        return {k: out[k] for k in feats}
+
+    @torch.no_grad()
+    def decode_encoded(self, encoded: Sequence[Dict[str, torch.Tensor]]) -> List[Dict[str, str]]:
+        """Hypotheses of utterances already encoded (:meth:`encode_each`), in the decode mode."""
+        if not encoded:
+            return []
+        if self.decode_mode == "joint_batch":
+            return self._joint_batch(encoded)
+        if self.decode_mode == "ctc_rescore":
+            return self._ctc_rescore(encoded)
+        return [self._beam_search(e) for e in encoded]
+
+    def _beam_search(self, encoded: Dict[str, torch.Tensor]) -> Dict[str, str]:
         result = {}
         for o in self.outputs:
-            hyps = self.searches[o](x=encoded[o][0][0], maxlenratio=self.maxlenratio, minlenratio=self.minlenratio)
+            hyps = self.searches[o](x=encoded[o], maxlenratio=self.maxlenratio, minlenratio=self.minlenratio)
             # without <sos/eos>: at maxlen ESPnet appends one to a hypothesis that may have chosen it already
             eos = len(self.model.token_lists[o]) - 1
-            result[o] = self._text(o, [t for t in hyps[0].yseq[1:-1].tolist() if t != eos])
+            result[o] = self.text(o, [t for t in hyps[0].yseq[1:-1].tolist() if t != eos])
         return result
 
-    def _encode_each(self, speeches: Sequence[torch.Tensor], keys: Sequence[str]
+    @torch.no_grad()
+    def encode_each(self, speeches: Sequence[torch.Tensor], keys: Sequence[str]
                      ) -> List[Optional[Dict[str, torch.Tensor]]]:
         """Each utterance encoded on its own, once for every output: ``{output: [T, D]}`` (None, with a
-        warning naming it, for one too short for the encoder). Alone, so that no hypothesis depends on its
-        batch-mates: in a padded batch the conformer's convolution module lets the padding into the last
+        warning naming it, for one too short for the encoder). Every decode mode starts here. Alone, so
+        that no hypothesis depends on its batch-mates: in a padded batch the conformer's convolution module lets the padding into the last
         frames (ctc_rescore's ko CER went from 3.1 to 10.0 in batches of 16 when it encoded batches)."""
         out: List[Optional[Dict[str, torch.Tensor]]] = []
         for u, x in enumerate(speeches):
@@ -408,7 +416,7 @@ class DualSpeech2Text:
         streams = [(o, u, e[o]) for o in self.outputs for u, e in enumerate(encoded)]  # each output's together
         results: List[Dict[str, str]] = [{} for _ in encoded]
         for (o, u, _), ids in zip(streams, self._lockstep_search([(o, e) for o, _, e in streams])):
-            results[u][o] = self._text(o, ids)
+            results[u][o] = self.text(o, ids)
         return results
 
     def _lockstep_search(self, streams: Sequence[Tuple[str, torch.Tensor]], beam: Optional[int] = None,
@@ -433,7 +441,6 @@ class DualSpeech2Text:
         dev = self.device
         beam = self.beam_size if beam is None else beam
         w = self.ctc_weight if ctc_weight is None else ctc_weight
-        n = len(streams)
         vocab = {o: len(self.model.token_lists[o]) for o, _ in streams}
         width = max(vocab.values())
         eos = width - 1  # the shared <sos/eos> index
@@ -595,7 +602,7 @@ class DualSpeech2Text:
                     if sc > best_score[u]:
                         texts[u] = ids
             for u in range(b):
-                results[u][o] = self._text(o, texts[u])
+                results[u][o] = self.text(o, texts[u])
         return results
 
     def _attention_candidates(self, o: str, encoded, logp: torch.Tensor) -> Tuple[List[List[int]], List[float]]:

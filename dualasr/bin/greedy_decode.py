@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List
 
@@ -54,23 +53,18 @@ def greedy_decode(model, args, feats: Dict[str, object], maxlenratio: float = 0.
     bpemodels = {o: getattr(args, f"bpemodel_{o}", None) for o in model.outputs}
     att = DualSpeech2Text(model, token_type=output_token_types(args, model.outputs), bpemodels=bpemodels, beam_size=1,
                           ctc_weight=0.0, maxlenratio=maxlenratio, minlenratio=minlenratio, decode_mode="joint_batch")
-    out = {m: {o: {} for o in model.outputs} for m in MODES}
-
-    def text(o, ids):  # as DualSpeech2Text does: ids -> tokens -> text, jamo recomposed (NFC)
-        return unicodedata.normalize("NFC", att.tokenizers[o].tokens2text(att.converters[o].ids2tokens(ids)))
-
+    # (feats' order; "" stays for an utterance too short for the encoder, which encode_each warns about)
+    out = {m: {o: {k: "" for k in feats} for o in model.outputs} for m in MODES}
+    ids = sorted(feats, key=lambda k: -len(feats[k]))  # batches of similar lengths
     with torch.no_grad():
-        for uttid, x in tqdm(feats.items(), desc=f"{desc} (CTC)", mininterval=10, file=sys.stderr):
-            speech = torch.as_tensor(x).unsqueeze(0)
-            encoded = model.encode(speech, torch.tensor([speech.shape[1]]))
-            for o in model.outputs:
-                out["ctc_greedy"][o][uttid] = text(o, ctc_best_path(model.ctcs[o], encoded[o][0][0]))
-        ids = sorted(feats, key=lambda k: -len(feats[k]))  # batches of similar lengths
-        for i in tqdm(range(0, len(ids), batch_size), desc=f"{desc} (attention)", mininterval=10, file=sys.stderr):
+        for i in tqdm(range(0, len(ids), batch_size), desc=desc, mininterval=10, file=sys.stderr):
             part = ids[i : i + batch_size]
-            for uttid, hyp in zip(part, att.decode_batch([torch.as_tensor(feats[k]) for k in part], keys=part)):
-                for o, t in hyp.items():
-                    out["att_greedy"][o][uttid] = t
+            encoded = att.encode_each([torch.as_tensor(feats[k]) for k in part], keys=part)  # once for both modes
+            ok = [(k, e) for k, e in zip(part, encoded) if e is not None]
+            for (k, e), hyp in zip(ok, att.decode_encoded([e for _, e in ok])):
+                for o in model.outputs:
+                    out["ctc_greedy"][o][k] = att.text(o, ctc_best_path(model.ctcs[o], e[o]))
+                    out["att_greedy"][o][k] = hyp[o]
     return out
 
 

@@ -166,9 +166,9 @@ class Transcriber:
 
         return torch.from_numpy(fbank(wav, sr, self.fs))
 
-    def surface_times(self, feats, surface: str) -> List[Dict[str, Any]]:
+    def surface_times(self, feats, enc, surface: str) -> List[Dict[str, Any]]:
         """Times of each surface unit: CTC forced alignment (torchaudio) of the surface hypothesis on
-        the surface CTC posteriors. The encoder runs once more here: DualSpeech2Text returns text only."""
+        the surface CTC posteriors of ``enc``, the surface encoder frames [T, D] of ``feats``."""
         import torch
         import torchaudio.functional as F
 
@@ -181,9 +181,7 @@ class Transcriber:
         if not keep:
             return group_times(surface, self.lang, nochars)
         with torch.no_grad():
-            x = feats.unsqueeze(0).to(self.device)
-            enc, enc_lens = self.s2t.model.encode(x, torch.tensor([x.shape[1]], device=self.device))["surface"][:2]
-            logp = self.s2t.model.ctcs["surface"].log_softmax(enc)[:, : int(enc_lens[0])].float().cpu()
+            logp = self.s2t.model.ctcs["surface"].log_softmax(enc[None]).float().cpu()
         # encoder frames -> seconds: input frames per encoder frame (subsampling) x the fbank frame shift
         sec_per_frame = feats.shape[0] / logp.shape[1] * self.s2t.packed.features["fbank"]["frame_shift"] / 1000
         targets = torch.tensor([ids], dtype=torch.int32)
@@ -203,8 +201,10 @@ class Transcriber:
     def __call__(self, audio: Union[str, Path, Tuple[Any, int]], prompt: Optional[str] = None,
                  name: Optional[str] = None) -> Dict[str, Any]:
         """Transcribe a file (or a ``(samples, sample_rate)`` pair); returns the json record."""
-        item = self._prepare(audio, name)
-        return self._record(*item, self.s2t.decode_batch([item[1]], keys=[item[0]])[0], prompt)
+        rec, err = next(self._records([self._prepare(audio, name)], prompt))
+        if err is not None:
+            raise err
+        return rec
 
     def transcribe_many(self, audio: Sequence[Union[str, Path]], prompt: Optional[str] = None
                         ) -> Iterator[Tuple[Dict[str, Any], Optional[TranscribeError]]]:
@@ -221,13 +221,22 @@ class Transcriber:
                     part.append((a, self._prepare(a), None))
                 except TranscribeError as e:
                     part.append((a, None, e))
-            ok = [item for _, item, _ in part if item is not None]
-            hyps = iter(self.s2t.decode_batch([item[1] for item in ok], keys=[item[0] for item in ok]) if ok else [])
+            records = self._records([item for _, item, _ in part if item is not None], prompt)
             for a, item, err in part:
-                if err is not None:
-                    yield {"file": str(a), "error": str(err)}, err
-                else:
-                    yield self._record(*item, next(hyps), prompt), None
+                yield ({"file": str(a), "error": str(err)}, err) if err is not None else next(records)
+
+    def _records(self, items: Sequence[Tuple[Any, ...]], prompt: Optional[str]
+                 ) -> Iterator[Tuple[Dict[str, Any], Optional[TranscribeError]]]:
+        """``(record, error)`` of prepared files (:meth:`_prepare`): each encoded once, for the hypotheses
+        and for the surface times, and decoded together."""
+        encoded = self.s2t.encode_each([item[1] for item in items], keys=[item[0] for item in items])
+        hyps = iter(self.s2t.decode_encoded([e for e in encoded if e is not None]))
+        for item, enc in zip(items, encoded):
+            if enc is None:  # (the frame count passed _prepare's check; encode_each has warned)
+                err = TranscribeError(f"{item[0]}: too short for the encoder")
+                yield {"file": item[0], "error": str(err)}, err
+            else:
+                yield self._record(*item, enc, next(hyps), prompt), None
 
     def _prepare(self, audio: Union[str, Path, Tuple[Any, int]], name: Optional[str] = None) -> Tuple[Any, ...]:
         """``(name, features, duration, sample rate, channels)`` of a file or a ``(samples, rate)`` pair;
@@ -247,8 +256,8 @@ class Transcriber:
                                   f"the encoder needs at least {self.s2t.min_frames} frames")
         return name, feats, duration, sr, channels
 
-    def _record(self, name: str, feats, duration: float, sr: int, channels: int, hyp: Dict[str, str],
-                prompt: Optional[str]) -> Dict[str, Any]:
+    def _record(self, name: str, feats, duration: float, sr: int, channels: int, enc: Dict[str, Any],
+                hyp: Dict[str, str], prompt: Optional[str]) -> Dict[str, Any]:
         """The json record of a decoded file: transcripts, canonical form, feedback with times."""
         from dualasr.align import canonical
 
@@ -260,7 +269,7 @@ class Transcriber:
         rec["canonical"] = {"source": source, "text": canon}
         rec["unit"] = "syllable" if self.lang == "ko" else "word"
         if surface is not None:
-            unit_times = self.surface_times(feats, surface)
+            unit_times = self.surface_times(feats, enc["surface"], surface)
             rec["words"] = self._words(surface, unit_times)
             rec["units"] = unit_times
             rec["feedback"] = feedback(surface, canon, self.lang, unit_times) if canon is not None else []
