@@ -58,33 +58,40 @@ def test_joint_decode_equals_separate_and_encodes_once(mode, extra):
 
 @pytest.mark.parametrize("beam, ctc_weight, maxlenratio", [(4, 0.3, 0.0), (4, 0.5, 0.0), (4, 0.5, 0.4), (4, 0.0, 0.4),
                                                         (4, 1.0, 0.4), (1, 0.0, 0.0), (1, 0.5, 0.0)])
-def test_joint_batch_gives_espnet_beam_search_hypotheses(beam, ctc_weight, maxlenratio):
+@pytest.mark.parametrize("stacked", [True, False], ids=["stacked", "espnet_step"])
+def test_joint_batch_gives_espnet_beam_search_hypotheses(beam, ctc_weight, maxlenratio, stacked, monkeypatch):
     """joint_batch is ESPnet's joint CTC/attention beam search batched over utterances and outputs: a
     batch of utterances of different lengths gets the hypotheses of beam_search (ESPnet's BatchBeamSearch,
     one utterance and one output at a time), with ESPnet's end detection (maxlenratio 0) or a maxlen, with
-    the CTC or the decoder alone, and greedy (beam 1; stage 9's attention-only greedy decoding). The two outputs' vocabularies differ in size (their <sos/eos> ids too)."""
+    the CTC or the decoder alone, and greedy (beam 1; stage 9's attention-only greedy decoding). The two
+    outputs' vocabularies differ in size (their <sos/eos> ids too). The decoders run stacked, or (decoders
+    that do not stack) through ESPnet's forward_one_step, one output at a time."""
+    if not stacked:
+        monkeypatch.setattr(inference, "stackable", lambda decoders: False)
     model = build_model(("surface", "meaning"), seed=11)
     feats = [torch.randn(n, 20, generator=torch.Generator().manual_seed(n)) for n in (31, 58, 44, 70, 52, 37)]
     kw = dict(beam_size=beam, ctc_weight=ctc_weight, maxlenratio=maxlenratio)
     ref = [DualSpeech2Text(model, decode_mode="beam_search", **kw)(f) for f in feats]
-    got = DualSpeech2Text(model, decode_mode="joint_batch", **kw).decode_batch(feats)
-    assert got == ref
+    s2t = DualSpeech2Text(model, decode_mode="joint_batch", **kw)
+    assert s2t.decode_batch(feats) == ref
     assert any(h[o] for h in ref for o in h), "empty hypotheses: the test would show nothing"
+    # outputs of unequal numbers of streams (each output's decoder stepped on its own)
+    enc = s2t.encode_each(feats[:3], ["a", "b", "c"])
+    ids = s2t._lockstep_search([("surface", e["surface"]) for e in enc] + [("meaning", enc[1]["meaning"])])
+    assert [s2t.text("surface", i) for i in ids[:3]] == [r["surface"] for r in ref[:3]]
+    assert s2t.text("meaning", ids[3]) == ref[1]["meaning"]
 
 
 @pytest.mark.parametrize("mode", ["joint_batch", "ctc_rescore"])
-def test_batched_modes_encode_each_utterance_alone_and_put_the_decoder_back(mode):
+def test_batched_modes_encode_each_utterance_alone(mode):
     """One encoder pass per utterance, so that a hypothesis does not depend on its batch-mates' padding (a
-    batch of different lengths decodes as one utterance at a time), and the decoder's source attention is
-    ESPnet's own again after the search."""
+    batch of different lengths decodes as one utterance at a time)."""
     model = build_model(("surface", "meaning"), seed=5)
     feats = [torch.randn(n, 20, generator=torch.Generator().manual_seed(n)) for n in (40, 64, 52, 33)]
     s2t = DualSpeech2Text(model, beam_size=3, decode_mode=mode)
-    before = {o: [layer.src_attn for layer in model.decoders[o].decoders] for o in model.outputs}
     calls = count_encoder_calls(model)
     batched = s2t.decode_batch(feats)
     assert calls["n"] == len(feats)
-    assert {o: [layer.src_attn for layer in model.decoders[o].decoders] for o in model.outputs} == before
     assert batched == [s2t(f) for f in feats]
 
 
@@ -343,3 +350,35 @@ def test_stage8_uses_the_decode_config_path_as_given(tmp_path):
     assert rc != 0 and f"--inference_config {tmp_path}/missing/decode.yaml: no such file" in out
     rc, out = stage8("nothere.yaml")
     assert rc != 0 and "no config nothere.yaml in conf/" in out
+
+
+@pytest.mark.parametrize("partial", [True, False], ids=["pre_beam", "full_vocabulary"])
+def test_batched_ctc_prefix_scores_are_espnet_ctc_prefix_score_th(partial):
+    """The lockstep search's CTC prefix scorer (its frame loop in closed form, its per-hypothesis loops as
+    tensor operations) gives ESPnet's CTCPrefixScoreTH scores, step after step, for utterances of
+    different lengths (padded frames), with a pre-beam of scored ids or the whole vocabulary."""
+    from espnet.nets.ctc_prefix_score import CTCPrefixScoreTH
+
+    g = torch.Generator().manual_seed(3)
+    n_utt, hyps, odim, eos = 3, 2, 7, 6
+    lens = torch.tensor([9, 14, 11])
+    x = torch.randn(n_utt, 14, odim, generator=g).mul(3).log_softmax(-1)
+    ours, ref = inference._BatchedCTCPrefixScore(x.clone(), lens, 0, eos), CTCPrefixScoreTH(x.clone(), lens, 0, eos)
+    y = torch.full((n_utt * hyps, 1), eos)
+    s_ours = s_ref = None
+    for step in range(6):
+        ids = torch.topk(torch.randn(n_utt * hyps, odim, generator=g), 4, dim=-1)[1] if partial else None
+        got, full_ours = ours(y, s_ours, ids)
+        want, full_ref = ref([row for row in y], s_ref, ids)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-3)
+        # extend each utterance's hypotheses by a scored, non-blank id of any of its hypotheses
+        cand = (ids if partial else torch.arange(1, odim).expand(n_utt * hyps, -1))
+        best = torch.zeros(n_utt, hyps, dtype=torch.long)
+        for u in range(n_utt):
+            for j in range(hyps):
+                k = int(torch.randint(0, hyps, (1,), generator=g))
+                best[u, j] = k * odim + int(cand[u * hyps + k, int(torch.randint(0, cand.shape[1], (1,), generator=g))])
+        best = torch.where(best % odim == 0, best + 1, best)  # not the blank
+        s_ours, s_ref = ours.index_select_state(full_ours, best), ref.index_select_state(full_ref, best)
+        prev = (torch.arange(n_utt)[:, None] * hyps + best // odim).view(-1)
+        y = torch.cat([y[prev], (best % odim).view(-1, 1)], dim=1)

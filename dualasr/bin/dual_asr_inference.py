@@ -82,6 +82,7 @@ from tqdm import tqdm
 
 from dualasr.data.datadir import read_kaldi_map
 from dualasr.files import write_atomic
+from dualasr.models.stacked_decoders import StackedDecoders, stackable
 from dualasr.tasks.dual_asr import DualASRTask, output_token_types
 
 DECODE_MODES = ("beam_search", "joint_batch", "ctc_rescore")
@@ -167,13 +168,36 @@ def ctc_prefix_beam_search(logp: torch.Tensor, lengths: torch.Tensor, beam: int,
 
 class _BatchedCTCPrefixScore(CTCPrefixScoreTH):
     """ESPnet's ``CTCPrefixScoreTH`` (label-synchronous CTC prefix scores of many hypotheses of many
-    utterances at once), with its three per-hypothesis Python loops done as tensor operations.
+    utterances at once), with its Python loops done as tensor operations.
 
-    Written here because those loops (``log_phi``, ``log_psi`` and the ``<eos>`` scores, one Python
-    step per hypothesis and per output token) dominate when a batch holds hundreds of hypotheses; the
-    arithmetic is ESPnet's, line for line (no windowing: ``margin`` 0, as ``CTCPrefixScorer`` uses).
-    ``y``: the prefixes as one ``[hypotheses, length]`` tensor (``<sos>`` first).
+    Written here because those loops dominate when a batch holds hundreds of hypotheses: three run
+    once per hypothesis (``log_phi``, ``log_psi`` and the ``<eos>`` scores), and one runs once per frame
+    at every output token (the forward recursion, :meth:`_forward`). The arithmetic is ESPnet's (no
+    windowing: ``margin`` 0, as ``CTCPrefixScorer`` uses). ``y``: the prefixes as one ``[hypotheses,
+    length]`` tensor (``<sos>`` first).
     """
+
+    @staticmethod
+    def _forward(r_start: torch.Tensor, log_phi: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """ESPnet's frame loop, ``r[t, 0] = logaddexp(r[t-1, 0], log_phi[t-1]) + x[0, t]`` and ``r[t, 1] =
+        logaddexp(r[t-1, 0], r[t-1, 1]) + x[1, t]`` for the frames ``t`` after ``r_start`` (``r`` at the
+        frame before the first; ``log_phi`` at the frames before each), in closed form: two
+        ``logcumsumexp`` scans instead of one Python step per frame.
+
+        With ``S[t]`` the running sum of ``x[0]`` (``S`` = 0 before the first frame), ``r[t, 0] - S[t]`` is
+        the log of a running sum: ``logcumsumexp`` of ``r_start[0]`` followed by ``log_phi[t-1] - S[t-1]``;
+        ``r[t, 1]`` likewise with ``x[1]`` and ``r[t-1, 0]``. The sums run in float64: ``S`` reaches
+        -1e10 per padded frame (ESPnet's logzero) and ``r - S`` must not lose the valid frames' digits.
+        Results match the loop to float32 rounding (``tests/test_inference.py``)."""
+        dt = r_start.dtype
+        r_start, log_phi, x = r_start.double(), log_phi.double(), x.double()
+        zero = torch.zeros_like(x[:, :1])
+        s = torch.cumsum(x, 1)  # [2, frames, ...]
+        s_prev = torch.cat([zero, s[:, :-1]], 1)
+        r0 = s[0] + torch.logcumsumexp(torch.cat([r_start[0][None], log_phi - s_prev[0]]), 0)[1:]
+        r0_prev = torch.cat([r_start[0][None], r0[:-1]])
+        r1 = s[1] + torch.logcumsumexp(torch.cat([r_start[1][None], r0_prev - s_prev[1]]), 0)[1:]
+        return torch.stack([r0, r1], 1).to(dt)
 
     def __call__(self, y, state, scoring_ids=None, att_w=None):
         output_length = y.shape[1] - 1  # without <sos>
@@ -208,10 +232,8 @@ class _BatchedCTCPrefixScore(CTCPrefixScoreTH):
         hit = pos >= 0  # the last label is among the scored ones: its prefix needs a blank first
         log_phi[:, rows[hit], pos[hit]] = r_prev[:, 1, rows[hit]]
         start, end = max(output_length, 1), self.input_length
-        for t in range(start, end):
-            rp = r[t - 1]
-            rr = torch.stack([rp[0], log_phi[t - 1], rp[0], rp[1]]).view(2, 2, n_bh, snum)
-            r[t] = torch.logsumexp(rr, 1) + x_[:, t]
+        if start < end:
+            r[start:] = self._forward(r[start - 1], log_phi[start - 1 : end - 1], x_[:, start:end])
         log_phi_x = torch.cat((log_phi[0].unsqueeze(0), log_phi[:-1]), dim=0) + x_[0]
         log_psi_ = torch.logsumexp(torch.cat((log_phi_x[start:end], r[start - 1, 0].unsqueeze(0)), dim=0), dim=0)
         if scoring_ids is not None:
@@ -223,41 +245,6 @@ class _BatchedCTCPrefixScore(CTCPrefixScoreTH):
         if self.eos != self.blank:
             log_psi[:, self.blank] = self.logzero
         return log_psi - s_prev, (r, log_psi, 0, 0, scoring_idmap)
-
-
-class _SharedMemoryAttention(torch.nn.Module):
-    """A decoder layer's source attention (ESPnet's ``MultiHeadedAttention``) during a lockstep search,
-    done once per utterance instead of once per hypothesis.
-
-    ESPnet's incremental decoder projects the whole encoding to keys and values at every output step
-    and for every hypothesis (``beam`` copies of each utterance). Here the projections are computed
-    once per search, and an utterance's ``beam`` hypotheses attend as ``beam`` query positions of that
-    utterance (the same arithmetic: each query position attends on its own). Written here because
-    ESPnet's attention has no such cache (its ``expand_kv`` serves one utterance).
-    """
-
-    def __init__(self, attn, memory: torch.Tensor, mask: torch.Tensor, beam: int):
-        super().__init__()
-        self.attn, self.beam, self.mask = attn, beam, mask  # memory [utterances, T, D], mask [utterances, 1, T]
-        n = memory.shape[0]
-        self.k = attn.k_norm(attn.linear_k(memory).view(n, -1, attn.h, attn.d_k).transpose(1, 2))
-        self.v = attn.linear_v(memory).view(n, -1, attn.h, attn.d_k).transpose(1, 2)
-
-    @staticmethod
-    def applies(attn) -> bool:
-        """ESPnet's plain attention path (not its SDPA or flash-attention ones)."""
-        from espnet.nets.pytorch_backend.transformer.attention import MultiHeadedAttention
-
-        return type(attn) is MultiHeadedAttention and not getattr(attn, "use_sdpa", False) \
-            and not getattr(attn, "use_flash_attn", False)
-
-    def forward(self, query, key, value, mask, expand_kv=False):
-        a, nb = self.attn, query.shape[0]
-        if query.shape[1] != 1 or nb != self.k.shape[0] * self.beam:
-            raise RuntimeError("the shared-memory attention serves one step of the lockstep search")
-        q = a.q_norm(a.linear_q(query).view(nb // self.beam, self.beam, a.h, a.d_k).transpose(1, 2))
-        scores = torch.matmul(q, self.k.transpose(-2, -1)) / math.sqrt(a.d_k)
-        return a.forward_attention(self.v, scores, self.mask).reshape(nb, 1, -1)
 
 
 class DualSpeech2Text:
@@ -425,9 +412,10 @@ class DualSpeech2Text:
         ``CTCPrefixScorer``, as ``beam_search`` runs it) of many streams at once, a stream being one
         output of one utterance: ``(output, encoder frames [T, D])``. Returns each stream's best token ids.
 
-        Every step scores all streams' hypotheses together: one decoder call per output (ESPnet's
-        ``forward_one_step`` with its cache, the encodings padded and masked) and one CTC prefix scorer
-        for every stream (:class:`_BatchedCTCPrefixScore`). The outputs' vocabularies share one index
+        Every step scores all streams' hypotheses together: one step of all outputs' decoders
+        (:class:`~dualasr.models.stacked_decoders.StackedDecoders`, the decoders' weights stacked; other
+        decoder kinds: ESPnet's ``forward_one_step`` with its cache, once per output) and one CTC prefix
+        scorer for every stream (:class:`_BatchedCTCPrefixScore`). The outputs' vocabularies share one index
         space: each output's ``<sos/eos>`` moves to the last index of the widest vocabulary, the ids
         between are never scored. The rest is ESPnet's: pre-beam of ``1.5 x beam`` tokens by the
         weighted decoder score, ``beam`` hypotheses kept per stream from all of its hypotheses'
@@ -459,30 +447,32 @@ class DualSpeech2Text:
             raise ValueError("the streams of each output must be contiguous")
         lens = torch.tensor(frames, device=dev)
         enc = pad_list([e for _, e in streams], 0.0)
-        memory = enc.repeat_interleave(beam, dim=0)
-        memory_mask = (~make_pad_mask(lens.repeat_interleave(beam), maxlen=enc.shape[1]))[:, None, :].to(dev)
         ctc = None
         if use_ctc:
             x = torch.cat([self._to_shared(o, self.model.ctcs[o].log_softmax(enc[groups[o]]), width, -1e10)
                            for o in groups])
             ctc = _BatchedCTCPrefixScore(x, lens, 0, eos)
-        caches: Dict[str, Optional[List[torch.Tensor]]] = {o: None for o in groups}
-        swapped = []  # (layer, its source attention): put back when the search ends
+        parts = []  # (outputs, their rows, StackedDecoders or None: ESPnet's forward_one_step, one output at a time)
         if use_att:
             utt_mask = (~make_pad_mask(lens, maxlen=enc.shape[1]))[:, None, :].to(dev)
-            for o, sl in groups.items():
-                for layer in getattr(self.model.decoders[o], "decoders", ()):
-                    if _SharedMemoryAttention.applies(getattr(layer, "src_attn", None)):
-                        swapped.append((layer, layer.src_attn))
-                        layer.src_attn = _SharedMemoryAttention(layer.src_attn, enc[sl], utt_mask[sl], beam)
-        try:
-            return self._lockstep_steps(streams, groups, vocab, width, memory, memory_mask, ctc, caches, maxlen, minlen,
-                                        enc.dtype, pre_beam if do_pre_beam else 0, beam, w)
-        finally:
-            for layer, attn in swapped:
-                layer.src_attn = attn
+            together = len({sl.stop - sl.start for sl in groups.values()}) == 1  # stacked: as many streams each
+            sets = [list(groups)] if together and stackable([self.model.decoders[o] for o in groups]) \
+                else [[o] for o in groups]
+            for outs in sets:
+                decs = [self.model.decoders[o] for o in outs]
+                rows = slice(groups[outs[0]].start * beam, groups[outs[-1]].stop * beam)
+                parts.append((outs, rows, StackedDecoders(decs, [enc[groups[o]] for o in outs],
+                                                          [utt_mask[groups[o]] for o in outs], beam,
+                                                          [vocab[o] for o in outs], width)
+                              if stackable(decs) else None))
+        memory = memory_mask = None
+        if any(st is None for _, _, st in parts):  # ESPnet's decoder step wants each hypothesis' encoding
+            memory = enc.repeat_interleave(beam, dim=0)
+            memory_mask = (~make_pad_mask(lens.repeat_interleave(beam), maxlen=enc.shape[1]))[:, None, :].to(dev)
+        return self._lockstep_steps(streams, groups, vocab, width, memory, memory_mask, ctc, parts, maxlen, minlen,
+                                    enc.dtype, pre_beam if do_pre_beam else 0, beam, w)
 
-    def _lockstep_steps(self, streams, groups, vocab, width, memory, memory_mask, ctc, caches, maxlen, minlen,
+    def _lockstep_steps(self, streams, groups, vocab, width, memory, memory_mask, ctc, parts, maxlen, minlen,
                         dtype, pre_beam, beam, w) -> List[List[int]]:
         """The steps of :meth:`_lockstep_search` (its setup done)."""
         from espnet.nets.pytorch_backend.transformer.mask import subsequent_mask
@@ -493,6 +483,7 @@ class DualSpeech2Text:
         score = torch.full((n, beam), NEG_INF, device=dev, dtype=dtype)
         score[:, 0] = 0.0  # one running hypothesis (<sos>) to start with
         ctc_state = None
+        caches: Dict[str, Optional[List[torch.Tensor]]] = {}  # ESPnet's decoder caches (unstacked parts)
         ended: List[List[dict]] = [[] for _ in range(n)]
         running = [True] * n
         offs = torch.arange(n, device=dev)[:, None] * beam
@@ -501,12 +492,15 @@ class DualSpeech2Text:
             weighted = torch.zeros(n * beam, width, device=dev, dtype=dtype)
             if use_att:
                 att = torch.empty_like(weighted)
-                ys_mask = subsequent_mask(i + 1, device=dev).unsqueeze(0)
-                for o, sl in groups.items():
-                    rows = slice(sl.start * beam, sl.stop * beam)
+                for outs, rows, stacked in parts:
+                    if stacked is not None:
+                        att[rows] = stacked.step(ys[rows, -1])
+                        continue
+                    o = outs[0]
                     own = torch.where(ys[rows] == eos, vocab[o] - 1, ys[rows])
                     lp, caches[o] = self.model.decoders[o].forward_one_step(
-                        own, ys_mask, memory[rows], memory_mask[rows], cache=caches[o])
+                        own, subsequent_mask(i + 1, device=dev).unsqueeze(0), memory[rows], memory_mask[rows],
+                        cache=caches.get(o))
                     att[rows] = self._to_shared(o, lp, width, NEG_INF)
                 weighted += (1.0 - w) * att
             if use_ctc:
@@ -520,9 +514,12 @@ class DualSpeech2Text:
             flat = (offs + prev).view(-1)
             yseq = torch.cat([ys[flat].view(n, beam, -1), token[:, :, None]], dim=2)
             if use_att:
-                for o, sl in groups.items():
-                    pick = flat[sl.start * beam : sl.stop * beam] - sl.start * beam
-                    caches[o] = [c[pick] for c in caches[o]]
+                for outs, rows, stacked in parts:
+                    pick = flat[rows] - rows.start
+                    if stacked is not None:
+                        stacked.reorder(pick)
+                    else:
+                        caches[outs[0]] = [c[pick] for c in caches[outs[0]]]
             if use_ctc:
                 ctc_state = ctc.index_select_state(ctc_full, best)
             # ended: <eos> chosen, or every running hypothesis at the stream's maxlen (ESPnet's post_process)
