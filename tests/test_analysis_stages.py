@@ -156,7 +156,7 @@ def test_report_files_and_rerun_is_noop(recipe):
 def test_train_log_parse_and_training_curves(recipe, lang):
     """ESPnet's train.log of every model gives max_epoch validation points at rising wall times, and the
     report draws them (section 5: one sentence per model dir, one figure)."""
-    from dualasr.report.trainlog import max_epoch, parse_train_log
+    from dualasr.report.trainlog import grad_clip, max_epoch, parse_train_log
 
     rdir = recipe["dir"]
     readme = (rdir / "exp" / "report" / "README.md").read_text(encoding="utf-8")
@@ -171,7 +171,13 @@ def test_train_log_parse_and_training_curves(recipe, lang):
         for e in log.epochs:
             assert {f"acc_{o}" for o in outputs} | {f"cer_ctc_{o}" for o in outputs} <= set(e.valid)
             assert all(0.0 <= e.valid[f"acc_{o}"] <= 1.0 for o in outputs)
-        assert sum(line.startswith(f"- {d.name}: {len(log.epochs)} epochs in") for line in readme.splitlines()) == 1
+        mine = [line for line in readme.splitlines() if line.startswith(f"- {d.name}: {len(log.epochs)} epochs in")]
+        assert len(mine) == 1
+        # ESPnet's training means of the last epoch: the gradient norm and the share of clipped steps
+        last = log.epochs[-1].train
+        assert last["grad_norm"] > 0 and 0.0 <= last["clip"] <= 100.0
+        assert (f"last epoch's gradient norm {last['grad_norm']:.1f}, clipped to {grad_clip(d):g} on "
+                f"{last['clip']:.0f} % of its steps") in mine[0]
 
 
 def test_train_progress_on_a_real_log(recipe, tmp_path):

@@ -261,3 +261,17 @@ def test_branch_table_and_reference_sentences():
     assert ("teacher-forced, the so_surface decoder reads the do encoder with token accuracy 60.0 % (cross-entropy "
             "1.50) against 90.0 % (0.30) on its own") in s
     assert "the DO surface decoder reads the so_surface encoder with token accuracy 50.0 %" in s
+
+
+def test_clipping_sentence_only_where_the_clip_binds_on_the_do_model():
+    """The report says what a binding gradient clip does to DO - SO (with the DO / SO gradient-norm ratio), and
+    says nothing where the clip seldom binds or a language has no DO or no SO model."""
+    from dualasr.report.report import sentence_clipping
+
+    grads = {"so_surface": [(15.0, 97.0, 5.0)], "so_meaning": [(17.0, 98.0, 5.0)], "do": [(24.0, 100.0, 5.0)]}
+    s = sentence_clipping("en", grads)
+    assert s.startswith("In en, the gradient clip (grad_clip 5) bound on 97-100 % of the last epoch's steps")
+    assert "1.5 x its SO models'" in s and "--grad_clip N" in s
+    assert sentence_clipping("en", {**grads, "do": [(24.0, 30.0, 5.0)]}) is None
+    assert sentence_clipping("en", {"do": grads["do"]}) is None
+    assert sentence_clipping("en", {k: v for k, v in grads.items() if k != "do"}) is None

@@ -264,13 +264,38 @@ def sentences_cross(swap: List[Dict[str, str]], dec: List[Dict[str, str]],
     return out
 
 
+def sentence_clipping(lang: str, grads: Dict[str, List[Tuple[float, float, Optional[float]]]],
+                      do_model: str = "do") -> Optional[str]:
+    """Whether the gradient clip bound the models of ``lang`` (``grads``: model -> (gradient norm, % of
+    steps clipped, grad_clip) of each of its dirs' last epoch), and what that does to DO - SO."""
+    so = [g for m, gs in grads.items() if m.startswith("so_") for g in gs]
+    do = grads.get(do_model, [])
+    if not so or not do or any(math.isnan(g[1]) for g in so + do):
+        return None
+    if min(g[1] for g in do) < 50.0:
+        return None
+    clips = sorted({g[2] for g in so + do if g[2] is not None})
+    ratio = (sum(g[0] for g in do) / len(do)) / (sum(g[0] for g in so) / len(so))
+    shares = [g[1] for g in so + do]
+    clip = "/".join(f"{c:g}" for c in clips) or "?"
+    lo, hi = f"{min(shares):.0f}", f"{max(shares):.0f}"
+    return (f"In {lang}, the gradient clip (grad_clip {clip}) bound on {lo if lo == hi else f'{lo}-{hi}'} % of the "
+            f"last epoch's steps, and the DO model's gradient norm was {ratio:.1f} x its SO models' (mean). A clip that "
+            "binds on almost every step scales each step's gradient by grad_clip / its norm. In a DO model that norm "
+            "sums both outputs' gradients, so one output's large gradient shrinks the other output's update in the "
+            "same step, which never happens in an SO model: the clip treats DO and SO models differently, and the "
+            "DO - SO differences can include that. Training with `--train_args \"--grad_clip N\"`, N above these "
+            "gradient norms, shows how much.")
+
+
 def training_curves(expdir: Path, results: List[dict], outdir: Path) -> Tuple[List[str], List[str]]:
     """The figure of validation values against wall time of every trained model (from each model dir's
-    ESPnet train.log), and one sentence per model dir on where its last epoch left it."""
+    ESPnet train.log), one sentence per model dir on where its last epoch left it (with its gradient norm
+    and how often the clip bound), and one per language on what a binding clip does to DO - SO."""
     from dualasr.report.figures import training_curves as plot
-    from dualasr.report.trainlog import parse_train_log
+    from dualasr.report.trainlog import grad_clip, parse_train_log
 
-    series, lines = {}, []
+    series, lines, grads = {}, [], {}
     for lang, model in dict.fromkeys((r["lang"], r["model"]) for r in results):
         for _seed, d in model_dirs(expdir, model, lang):
             log = parse_train_log(d / "train.log")
@@ -287,8 +312,14 @@ def training_curves(expdir: Path, results: List[dict], outdir: Path) -> Tuple[Li
                 if prev is not None:
                     s += f" ({100 * (last.valid[k] - prev):+.1f} points in the last epoch)"
                 parts.append(s)
+            gnorm, share, clip = last.train.get("grad_norm"), last.train.get("clip"), grad_clip(d)
+            if gnorm is not None and share is not None:
+                grads.setdefault(lang, {}).setdefault(model, []).append((gnorm, share, clip))
+                parts.append(f"last epoch's gradient norm {gnorm:.1f}, clipped to {clip if clip is None else f'{clip:g}'}"
+                             f" on {share:.0f} % of its steps")
             lines.append(f"{d.name}: {len(log.epochs)} epochs in {last.seconds / 60:.1f} min (validation on dev); "
                          + "; ".join(parts) + ".")
+    lines += [c for lang, g in grads.items() if (c := sentence_clipping(lang, g))]
     if not series:
         return [], []
     path = outdir / "figures" / "training" / "curves.png"

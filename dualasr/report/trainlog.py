@@ -47,6 +47,9 @@ class Epoch:
     seconds: float  # since the log's first line
     total_count: int  # train batches since training began (ESPnet's reporter counts across epochs)
     valid: Dict[str, float]
+    # the epoch's training means, e.g. grad_norm and clip (ESPnet's share of steps, in %, whose gradient
+    # norm exceeded grad_clip and was scaled down to it)
+    train: Dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,16 +83,29 @@ def parse_train_log(path: Path | str) -> TrainLog:
             elif (r := _RESULTS.match(msg)):
                 train = re.search(r"total_count=(\d+)", r.group(2))
                 valid = {k: v for k, v in _floats(r.group(3)).items() if k not in ("time", "total_count")}
-                out.epochs.append(Epoch(int(r.group(1)), t - start, int(train.group(1)) if train else 0, valid))
+                out.epochs.append(Epoch(int(r.group(1)), t - start, int(train.group(1)) if train else 0, valid,
+                                        {k: v for k, v in _floats(r.group(2)).items() if k != "total_count"}))
             elif out.n_batch is None and (n := _NBATCH.match(msg)):
                 out.n_batch = int(n.group(1))
     return out
 
 
-def max_epoch(model_dir: Path | str) -> Optional[int]:
-    """``max_epoch`` of a model dir's ``config.yaml`` (ESPnet writes it with command-line overrides)."""
+def _config_value(model_dir: Path | str, key: str) -> Optional[str]:
+    """A top-level ``key: value`` of a model dir's ``config.yaml`` (ESPnet writes it with command-line overrides)."""
     cfg = Path(model_dir) / "config.yaml"
     if not cfg.is_file():
         return None
-    m = re.search(r"^max_epoch: (\d+)", cfg.read_text(encoding="utf-8"), re.M)
-    return int(m.group(1)) if m else None
+    m = re.search(rf"^{key}: (\S+)", cfg.read_text(encoding="utf-8"), re.M)
+    return m.group(1) if m else None
+
+
+def max_epoch(model_dir: Path | str) -> Optional[int]:
+    """``max_epoch`` of a model dir's ``config.yaml``."""
+    v = _config_value(model_dir, "max_epoch")
+    return int(v) if v is not None else None
+
+
+def grad_clip(model_dir: Path | str) -> Optional[float]:
+    """``grad_clip`` of a model dir's ``config.yaml`` (ESPnet's trainer clips the gradient norm to it)."""
+    v = _config_value(model_dir, "grad_clip")
+    return float(v) if v is not None else None
