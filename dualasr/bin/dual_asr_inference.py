@@ -469,10 +469,10 @@ class DualSpeech2Text:
         if any(st is None for _, _, st in parts):  # ESPnet's decoder step wants each hypothesis' encoding
             memory = enc.repeat_interleave(beam, dim=0)
             memory_mask = (~make_pad_mask(lens.repeat_interleave(beam), maxlen=enc.shape[1]))[:, None, :].to(dev)
-        return self._lockstep_steps(streams, groups, vocab, width, memory, memory_mask, ctc, parts, maxlen, minlen,
+        return self._lockstep_steps(streams, vocab, width, memory, memory_mask, ctc, parts, maxlen, minlen,
                                     enc.dtype, pre_beam if do_pre_beam else 0, beam, w)
 
-    def _lockstep_steps(self, streams, groups, vocab, width, memory, memory_mask, ctc, parts, maxlen, minlen,
+    def _lockstep_steps(self, streams, vocab, width, memory, memory_mask, ctc, parts, maxlen, minlen,
                         dtype, pre_beam, beam, w) -> List[List[int]]:
         """The steps of :meth:`_lockstep_search` (its setup done)."""
         from espnet.nets.pytorch_backend.transformer.mask import subsequent_mask

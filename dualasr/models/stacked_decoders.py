@@ -94,9 +94,8 @@ class StackedDecoders:
         pos = d0.embed[1]
         self.xscale, self.pos = pos.xscale, pos
 
-        def lin(mods, transpose=True):  # stacked [G, in, out] weights and [G, 1, out] biases
-            w = stack([m.weight.t() if transpose else m.weight for m in mods])
-            return w, stack([m.bias for m in mods])[:, None, :]
+        def lin(mods):  # stacked [G, in, out] weights and [G, 1, out] biases
+            return stack([m.weight.t() for m in mods]), stack([m.bias for m in mods])[:, None, :]
 
         def norm(mods):
             return (stack([m.weight for m in mods])[:, None, :], stack([m.bias for m in mods])[:, None, :],
@@ -106,7 +105,7 @@ class StackedDecoders:
         n_utt = memories[0].shape[0]
         for i in range(len(d0.decoders)):
             ls = [d.decoders[i] for d in decoders]
-            sa, xa, ff = [l.self_attn for l in ls], [l.src_attn for l in ls], [l.feed_forward for l in ls]
+            sa, xa, ff = [x.self_attn for x in ls], [x.src_attn for x in ls], [x.feed_forward for x in ls]
             qkv_w = stack([torch.cat([a.linear_q.weight, a.linear_k.weight, a.linear_v.weight]).t() for a in sa])
             qkv_b = stack([torch.cat([a.linear_q.bias, a.linear_k.bias, a.linear_v.bias]) for a in sa])[:, None]
             # the source attention's keys and values: once per search, [G, utterances, heads, T, d_k]
@@ -114,8 +113,8 @@ class StackedDecoders:
             mem_k = stack([k.view(n_utt, -1, self.h, self.dk).transpose(1, 2) for k, _ in kv])
             mem_v = stack([v.view(n_utt, -1, self.h, self.dk).transpose(1, 2) for _, v in kv])
             self.layers.append({
-                "norm1": norm([l.norm1 for l in ls]), "norm2": norm([l.norm2 for l in ls]),
-                "norm3": norm([l.norm3 for l in ls]), "qkv": (qkv_w, qkv_b),
+                "norm1": norm([x.norm1 for x in ls]), "norm2": norm([x.norm2 for x in ls]),
+                "norm3": norm([x.norm3 for x in ls]), "qkv": (qkv_w, qkv_b),
                 "self_out": lin([a.linear_out for a in sa]), "src_q": lin([a.linear_q for a in xa]),
                 "src_out": lin([a.linear_out for a in xa]), "mem_k": mem_k.transpose(-2, -1), "mem_v": mem_v,
                 "w1": lin([f.w_1 for f in ff]), "w2": lin([f.w_2 for f in ff]), "act": ls[0].feed_forward.activation,
