@@ -59,14 +59,13 @@ def reference_dirs(expdir: Path | str, lang: str) -> Optional[Tuple[Path, Path]]
 
 
 def train_config(model_dir: Path | str) -> dict:
-    """The training config.yaml of a model dir (``seed``, ``init_seed``, ...)."""
-    import yaml
+    """The training config.yaml of a model dir (``seed``, ``init_seed``, ...); an error when it has none."""
+    from dualasr.report.trainlog import read_config
 
     path = Path(model_dir) / "config.yaml"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; train the model (stage 7) first")
-    with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f) or {}
+    return read_config(model_dir)
 
 
 def pooled_utt_errors(

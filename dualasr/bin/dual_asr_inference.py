@@ -60,7 +60,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import logging
-import math
 import sys
 import time
 import unicodedata
@@ -348,14 +347,22 @@ class DualSpeech2Text:
             results[i] = r
         return results
 
+    @property
+    def batch_step(self) -> int:
+        """Utterances per :meth:`decode_batch` call: ``batch_size`` (``beam_search``: one)."""
+        return self.batch_size if self.decode_mode in BATCHED_MODES else 1
+
+    def batches(self, feats: Dict[str, Sequence]) -> List[List[str]]:
+        """The keys of ``{key: features}``, longest first, in batches of :attr:`batch_step` similar lengths."""
+        step = self.batch_step
+        keys = sorted(feats, key=lambda k: -len(feats[k]))
+        return [keys[i : i + step] for i in range(0, len(keys), step)]
+
     def decode_many(self, feats: Dict[str, torch.Tensor], desc: Optional[str] = None) -> Dict[str, Dict[str, str]]:
         """``{key: {output: text}}`` of many utterances (``{key: features}``, in that order), decoded in
-        batches of ``batch_size`` sorted by length (``beam_search``: one at a time); ``desc``: a progress bar."""
-        step = self.batch_size if self.decode_mode in BATCHED_MODES else 1
-        keys = sorted(feats, key=lambda k: -len(feats[k]))  # batches of similar lengths
+        :meth:`batches`; ``desc``: a progress bar."""
         out: Dict[str, Dict[str, str]] = {}
-        for i in tqdm(range(0, len(keys), step), desc=desc, disable=desc is None, mininterval=5, file=sys.stderr):
-            part = keys[i : i + step]
+        for part in tqdm(self.batches(feats), desc=desc, disable=desc is None, mininterval=5, file=sys.stderr):
             out.update(zip(part, self.decode_batch([torch.as_tensor(feats[k]) for k in part], keys=part)))
         return {k: out[k] for k in feats}
 
@@ -456,15 +463,15 @@ class DualSpeech2Text:
         if use_att:
             utt_mask = (~make_pad_mask(lens, maxlen=enc.shape[1]))[:, None, :].to(dev)
             together = len({sl.stop - sl.start for sl in groups.values()}) == 1  # stacked: as many streams each
-            sets = [list(groups)] if together and stackable([self.model.decoders[o] for o in groups]) \
-                else [[o] for o in groups]
+            whole = together and stackable([self.model.decoders[o] for o in groups])
+            sets = [list(groups)] if whole else [[o] for o in groups]
             for outs in sets:
                 decs = [self.model.decoders[o] for o in outs]
                 rows = slice(groups[outs[0]].start * beam, groups[outs[-1]].stop * beam)
                 parts.append((outs, rows, StackedDecoders(decs, [enc[groups[o]] for o in outs],
                                                           [utt_mask[groups[o]] for o in outs], beam,
                                                           [vocab[o] for o in outs], width)
-                              if stackable(decs) else None))
+                              if whole or stackable(decs) else None))
         memory = memory_mask = None
         if any(st is None for _, _, st in parts):  # ESPnet's decoder step wants each hypothesis' encoding
             memory = enc.repeat_interleave(beam, dim=0)
@@ -720,20 +727,17 @@ def main(argv=None) -> int:
     files = {o: open(a.output_dir / f"text.{o}", "a", encoding="utf-8") for o in s2t.outputs}
     t0, audio_frames, n = time.time(), 0, 0
     # a chunk of utterances is read, sorted by length and decoded in batches (beam_search: one by one)
-    chunk: List[Tuple[str, torch.Tensor]] = []
+    chunk: Dict[str, torch.Tensor] = {}
     chunk_size = batch_size * 8 if s2t.decode_mode in BATCHED_MODES else 1
 
     def flush_chunk():
         nonlocal n, audio_frames
-        chunk.sort(key=lambda kv: kv[1].shape[0], reverse=True)
-        step = batch_size if s2t.decode_mode in BATCHED_MODES else 1
-        for i in range(0, len(chunk), step):
-            part = chunk[i : i + step]
-            hyps = s2t.decode_batch([x for _, x in part], keys=[k for k, _ in part])
-            for (key, x), hyp in zip(part, hyps):
+        for part in s2t.batches(chunk):
+            hyps = s2t.decode_batch([chunk[k] for k in part], keys=part)
+            for key, hyp in zip(part, hyps):
                 for o in s2t.outputs:
                     files[o].write(f"{key} {hyp[o]}\n")
-                audio_frames += x.shape[0]
+                audio_frames += chunk[key].shape[0]
                 n += 1
             for f in files.values():  # as they are produced: a killed job keeps what it wrote
                 f.flush()
@@ -743,7 +747,7 @@ def main(argv=None) -> int:
         for keys, batch in tqdm(loader, desc=f"decode {a.output_dir}", mininterval=10, file=sys.stderr):
             if keys[0] in done:
                 continue
-            chunk.append((keys[0], batch["speech"][0][: batch["speech_lengths"][0]]))
+            chunk[keys[0]] = batch["speech"][0][: batch["speech_lengths"][0]]
             if len(chunk) >= chunk_size:
                 flush_chunk()
         flush_chunk()

@@ -52,13 +52,12 @@ def greedy_decode(model, args, feats: Dict[str, object], maxlenratio: float = 0.
 
     bpemodels = {o: getattr(args, f"bpemodel_{o}", None) for o in model.outputs}
     att = DualSpeech2Text(model, token_type=output_token_types(args, model.outputs), bpemodels=bpemodels, beam_size=1,
-                          ctc_weight=0.0, maxlenratio=maxlenratio, minlenratio=minlenratio, decode_mode="joint_batch")
+                          ctc_weight=0.0, maxlenratio=maxlenratio, minlenratio=minlenratio, decode_mode="joint_batch",
+                          batch_size=batch_size)
     # (feats' order; "" stays for an utterance too short for the encoder, which encode_each warns about)
     out = {m: {o: {k: "" for k in feats} for o in model.outputs} for m in MODES}
-    ids = sorted(feats, key=lambda k: -len(feats[k]))  # batches of similar lengths
     with torch.no_grad():
-        for i in tqdm(range(0, len(ids), batch_size), desc=desc, mininterval=10, file=sys.stderr):
-            part = ids[i : i + batch_size]
+        for part in tqdm(att.batches(feats), desc=desc, mininterval=10, file=sys.stderr):
             encoded = att.encode_each([torch.as_tensor(feats[k]) for k in part], keys=part)  # once for both modes
             ok = [(k, e) for k, e in zip(part, encoded) if e is not None]
             for (k, e), hyp in zip(ok, att.decode_encoded([e for _, e in ok])):

@@ -211,9 +211,7 @@ class Transcriber:
         """``(record, error)`` of each file, in their order: the files are decoded in batches of the decode
         settings' ``batch_size`` (``joint_batch``: the hypotheses of one file at a time, several times
         faster). A file that cannot be transcribed gives ``({"file", "error"}, the error)``."""
-        from dualasr.bin.dual_asr_inference import BATCHED_MODES
-
-        step = self.s2t.batch_size if self.s2t.decode_mode in BATCHED_MODES else 1
+        step = self.s2t.batch_step
         for i in range(0, len(audio), step):
             part = []
             for a in audio[i : i + step]:

@@ -90,22 +90,25 @@ def parse_train_log(path: Path | str) -> TrainLog:
     return out
 
 
-def _config_value(model_dir: Path | str, key: str) -> Optional[str]:
-    """A top-level ``key: value`` of a model dir's ``config.yaml`` (ESPnet writes it with command-line overrides)."""
-    cfg = Path(model_dir) / "config.yaml"
-    if not cfg.is_file():
-        return None
-    m = re.search(rf"^{key}: (\S+)", cfg.read_text(encoding="utf-8"), re.M)
-    return m.group(1) if m else None
+def read_config(model_dir: Path | str) -> dict:
+    """A model dir's training ``config.yaml`` (ESPnet writes it with the command-line overrides); ``{}``
+    when it has none yet."""
+    import yaml
+
+    path = Path(model_dir) / "config.yaml"
+    if not path.is_file():
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f) or {}
 
 
 def max_epoch(model_dir: Path | str) -> Optional[int]:
     """``max_epoch`` of a model dir's ``config.yaml``."""
-    v = _config_value(model_dir, "max_epoch")
+    v = read_config(model_dir).get("max_epoch")
     return int(v) if v is not None else None
 
 
 def grad_clip(model_dir: Path | str) -> Optional[float]:
     """``grad_clip`` of a model dir's ``config.yaml`` (ESPnet's trainer clips the gradient norm to it)."""
-    v = _config_value(model_dir, "grad_clip")
+    v = read_config(model_dir).get("grad_clip")
     return float(v) if v is not None else None

@@ -109,7 +109,9 @@ decode_conf() {
 }
 # done markers: a stage marks its work done only after it finished
 is_done() { [ "$force" != true ] && [ -f "$1" ]; }
-mark_done() { mkdir -p "$(dirname "$1")"; date > "$1"; }
+# mark_params MARKER WANT: record WANT in MARKER (written to a temporary name, then renamed: never half-written)
+mark_params() { mkdir -p "$(dirname "$1")"; echo "$2" > "$1.tmp" && mv "$1.tmp" "$1"; }
+mark_done() { mark_params "$1" "$(date)"; }
 run_stage() {  # run_stage N name: true when stage N is selected
   if [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; then log "Stage $1: $2"; return 0; fi
   return 1
@@ -185,7 +187,7 @@ if run_stage 2 "augmentation: speed perturbation (${speed_perturb_factors:-none}
       if params_done "$datadir/.done/augment_assets_$l" "$want"; then log "RIRs and noises of $l already made ($adir)"; else
         rm -rf "$adir"
         python -m dualasr.bin.augment assets --train "$datadir/$(set_name "$train_set" "$l")" --out "$adir" --seed "$aseed" --fs "$fs"
-        mkdir -p "$datadir/.done"; echo "$want" > "$datadir/.done/augment_assets_$l"
+        mark_params "$datadir/.done/augment_assets_$l" "$want"
       fi
       if augmenting; then
         src=$datadir/$(train_name_clean "$l"); dst=$datadir/$(train_name "$l"); aug_args=()
@@ -216,7 +218,7 @@ if run_stage 2 "augmentation: speed perturbation (${speed_perturb_factors:-none}
       fi
       [ ${#made[@]} -eq 0 ] || utils/validate_data_dir.sh --sample-rate "$fs" "${made[@]}"
       for i in "${!made[@]}"; do  # marked done only once validated
-        echo "${wants[i]}" > "$datadir/.done/.tmp" && mv "$datadir/.done/.tmp" "$datadir/.done/aug_$(basename "${made[i]}")"
+        mark_params "$datadir/.done/aug_$(basename "${made[i]}")" "${wants[i]}"
       done
     done
   fi
@@ -483,7 +485,7 @@ if run_stage 8 "decode: each test set, model and output"; then
             [ -f "$ddir/logdir/output.1/text.$o" ] || continue
             cat $(seq -f "$ddir/logdir/output.%g/text.$o" "$j") | LC_ALL=C sort > "$ddir/.text.$o.tmp" && mv "$ddir/.text.$o.tmp" "$ddir/text.$o"
           done
-          echo "$decode_want" > "$ddir/.done_decode.tmp" && mv "$ddir/.done_decode.tmp" "$ddir/.done_decode"
+          mark_params "$ddir/.done_decode" "$decode_want"
         done
       done
     done
