@@ -59,3 +59,29 @@ def test_train_config_models_bucketed_batches_and_bf16(mini_l2_tiny, capsys):
     for prec in ("fp32", "bf16"):
         assert f"(a) [{prec}] DO train time" in out and f"[{prec}] training throughput" in out
     assert "bf16 / fp32 training throughput" in out and "(c)" not in out
+
+
+@pytest.mark.parametrize("preencoder", [False, True], ids=["no_preencoder", "linear_preencoder"])
+def test_espnet_twin_has_the_so_models_architecture(preencoder):
+    """Ratio (b) compares an SO model with ESPnet's ASRTask model of the same architecture: the twin must
+    get every part of it, the linear pre-encoder of conf/train_default.yaml included."""
+    import torch
+
+    from model_utils import build_args
+
+    from dualasr.tasks.dual_asr import DualASRTask
+
+    args = build_args(outputs=("surface",))
+    if preencoder:
+        args.preencoder, args.preencoder_conf = "linear", {"input_size": 20, "output_size": 12}
+    torch.manual_seed(0)
+    ours = DualASRTask.build_model(args)
+    torch.manual_seed(0)
+    twin = bench.build_espnet_twin(args, "surface")
+    assert (twin.preencoder is not None) == preencoder
+    shapes = sorted(tuple(p.shape) for p in ours.parameters())
+    assert shapes == sorted(tuple(p.shape) for p in twin.parameters())
+    # the same seed draws the same initial weights in both (ESPnet builds the pre-encoder where we do)
+    renamed = {k.replace("decoders.surface.", "decoder.").replace("ctcs.surface.", "ctc."): v
+               for k, v in ours.state_dict().items()}
+    assert all(torch.equal(v, renamed[k]) for k, v in twin.state_dict().items() if k in renamed)

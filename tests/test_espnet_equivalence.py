@@ -49,13 +49,21 @@ def _data(rdir, text_name):
     return args
 
 
-def test_so_surface_trains_exactly_as_espnet_asr(tiny_recipe, tmp_path, monkeypatch):
+# the demo's config (conf/train_default.yaml) projects the 80 fbank bins to 40 with ESPnet's linear
+# pre-encoder before the conformer's subsampling: the same options must give the same model
+PREENCODER = ["--preencoder", "linear", "--preencoder_conf", "input_size=80", "--preencoder_conf", "output_size=40"]
+
+
+@pytest.mark.parametrize("extra", [[], PREENCODER], ids=["tiny_config", "linear_preencoder"])
+def test_so_surface_trains_exactly_as_espnet_asr(tiny_recipe, tmp_path, monkeypatch, extra):
     tokens = tiny_recipe / "data" / "token_list" / "en" / "surface_char" / "tokens.txt"
     espnet = _train(tiny_recipe, tmp_path / "espnet", "espnet2.bin.asr_train", _data(tiny_recipe, "text"),
-                    ["--token_list", str(tokens)])
+                    ["--token_list", str(tokens), *extra])
     dual = _train(tiny_recipe, tmp_path / "dual", "dualasr.bin.dual_asr_train",
                   _data(tiny_recipe, "text_surface"),
-                  ["--token_list_surface", str(tokens), "--model_conf", "outputs=[surface]"])
+                  ["--token_list_surface", str(tokens), "--model_conf", "outputs=[surface]", *extra])
+    if extra:
+        assert "preencoder.linear_out.weight" in dual
 
     # DualASRModel keeps one decoder and one CTC head per output; ESPnet has one of each
     renamed = {k.replace("decoders.surface.", "decoder.").replace("ctcs.surface.", "ctc."): v

@@ -148,8 +148,8 @@ def time_training(model, batches, keys, steps: int, amp: Optional[torch.dtype] =
 
 
 # the keys of a training config that make a model's architecture (``--train_config``)
-ARCH_KEYS = ("frontend", "frontend_conf", "specaug", "specaug_conf", "encoder", "encoder_conf", "decoder",
-             "decoder_conf", "ctc_conf")
+ARCH_KEYS = ("frontend", "frontend_conf", "specaug", "specaug_conf", "preencoder", "preencoder_conf", "encoder",
+             "encoder_conf", "decoder", "decoder_conf", "ctc_conf")
 
 
 def build_dual(config: Path, arch: Optional[dict] = None, device: str = "cpu"):
@@ -170,8 +170,9 @@ def build_espnet_twin(so_args, output: str):
     """ESPnet's ASRTask model with the encoder, decoder and loss settings of an SO model."""
     ns = ASRTask.get_parser().parse_args(["--output_dir", "/tmp/unused", "--token_list", "/dev/null"])
     for k in ("input_size", "encoder", "encoder_conf", "decoder", "decoder_conf", "normalize", "normalize_conf",
-              "specaug", "specaug_conf", "frontend", "frontend_conf", "ctc_conf"):
-        setattr(ns, k, getattr(so_args, k))
+              "specaug", "specaug_conf", "frontend", "frontend_conf", "ctc_conf", "preencoder", "preencoder_conf"):
+        # a config.yaml written before the pre-encoder option lacks its keys: ESPnet's defaults then
+        setattr(ns, k, getattr(so_args, k, getattr(ns, k)))
     ns.token_list = list(getattr(so_args, f"token_list_{output}"))
     mc = dict(so_args.model_conf)
     ns.model_conf = {"ctc_weight": mc.get("ctc_weight", 0.3), "lsm_weight": mc.get("lsm_weight", 0.1)}

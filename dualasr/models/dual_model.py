@@ -45,6 +45,7 @@ from espnet2.asr.decoder.abs_decoder import AbsDecoder
 from espnet2.asr.encoder.abs_encoder import AbsEncoder
 from espnet2.asr.frontend.abs_frontend import AbsFrontend
 from espnet2.asr.specaug.abs_specaug import AbsSpecAug
+from espnet2.asr.preencoder.abs_preencoder import AbsPreEncoder
 from espnet2.layers.abs_normalize import AbsNormalize
 from espnet2.layers.houlsby_adapter_layer import Houlsby_Adapter
 from espnet2.torch_utils.device_funcs import force_gatherable
@@ -90,6 +91,7 @@ class DualASRModel(AbsESPnetModel):
         sym_space: str = "<space>",
         sym_blank: str = "<blank>",
         ignore_id: int = -1,
+        preencoder: Optional[AbsPreEncoder] = None,
         hier_layer: int = 0,
         hier_self_condition: bool = False,
         adapter_layers: int = 0,
@@ -119,6 +121,7 @@ class DualASRModel(AbsESPnetModel):
         self.frontend = frontend
         self.specaug = specaug
         self.normalize = normalize
+        self.preencoder = preencoder
         self.encoder = encoder
         self.decoders = torch.nn.ModuleDict({o: decoders[o] for o in outputs})
         self.ctcs = torch.nn.ModuleDict({o: ctcs[o] for o in outputs})
@@ -296,6 +299,8 @@ class DualASRModel(AbsESPnetModel):
             feats, lens = self.specaug(feats, lens)
         if self.normalize is not None:
             feats, lens = self.normalize(feats, lens)
+        if self.preencoder is not None:
+            feats, lens = self.preencoder(feats, lens)
         return feats, lens
 
     def encode(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> Dict[str, Tuple[torch.Tensor, torch.Tensor]]:

@@ -26,6 +26,7 @@ from espnet2.tasks.asr import (
     encoder_choices,
     frontend_choices,
     normalize_choices,
+    preencoder_choices,
     specaug_choices,
 )
 from espnet2.torch_utils.initialize import initialize
@@ -93,7 +94,8 @@ def _load_token_list(value, name: str) -> List[str]:
 
 class DualASRTask(AbsTask):
     num_optimizers: int = 1
-    class_choices_list = [frontend_choices, specaug_choices, normalize_choices, encoder_choices, decoder_choices]
+    class_choices_list = [frontend_choices, specaug_choices, normalize_choices, preencoder_choices, encoder_choices,
+                          decoder_choices]
     trainer = Trainer
 
     @classmethod
@@ -222,6 +224,12 @@ class DualASRTask(AbsTask):
             frontend, input_size = None, args.input_size
         specaug = specaug_choices.get_class(args.specaug)(**args.specaug_conf) if args.specaug else None
         normalize = normalize_choices.get_class(args.normalize)(**args.normalize_conf) if args.normalize else None
+        # built where ESPnet's ASRTask builds it (after normalize, before the encoder), so that a seed
+        # draws the same initial weights as there
+        preencoder = None
+        if getattr(args, "preencoder", None) is not None:
+            preencoder = preencoder_choices.get_class(args.preencoder)(**args.preencoder_conf)
+            input_size = preencoder.output_size()
         encoder = encoder_choices.get_class(args.encoder)(input_size=input_size, **args.encoder_conf)
         decoders, ctcs = {}, {}
         for o in outputs:
@@ -231,7 +239,7 @@ class DualASRTask(AbsTask):
             ctcs[o] = CTC(odim=len(token_lists[o]), encoder_output_size=encoder.output_size(), **args.ctc_conf)
         model = DualASRModel(
             outputs=outputs, token_lists=token_lists, frontend=frontend, specaug=specaug,
-            normalize=normalize, encoder=encoder, decoders=decoders, ctcs=ctcs, **model_conf,
+            normalize=normalize, preencoder=preencoder, encoder=encoder, decoders=decoders, ctcs=ctcs, **model_conf,
         )
         if args.init is not None:
             initialize(model, args.init)
