@@ -64,7 +64,7 @@ def test_train_config_models_bucketed_batches_and_bf16(mini_l2_tiny, capsys):
 @pytest.mark.parametrize("preencoder", [False, True], ids=["no_preencoder", "linear_preencoder"])
 def test_espnet_twin_has_the_so_models_architecture(preencoder):
     """Ratio (b) compares an SO model with ESPnet's ASRTask model of the same architecture: the twin must
-    get every part of it, the linear pre-encoder of conf/train_default.yaml included."""
+    get every part of it, ESPnet's pre-encoder included."""
     import torch
 
     from model_utils import build_args

@@ -49,8 +49,8 @@ def _data(rdir, text_name):
     return args
 
 
-# the demo's config (conf/train_default.yaml) projects the 80 fbank bins to 40 with ESPnet's linear
-# pre-encoder before the conformer's subsampling: the same options must give the same model
+# ESPnet's linear pre-encoder (80 fbank bins to 40 before the conformer's subsampling; tried for the demo,
+# see conf/train_default.yaml): the same options must give the same model
 PREENCODER = ["--preencoder", "linear", "--preencoder_conf", "input_size=80", "--preencoder_conf", "output_size=40"]
 
 
