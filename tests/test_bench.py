@@ -85,3 +85,19 @@ def test_espnet_twin_has_the_so_models_architecture(preencoder):
     renamed = {k.replace("decoders.surface.", "decoder.").replace("ctcs.surface.", "ctc."): v
                for k, v in ours.state_dict().items()}
     assert all(torch.equal(v, renamed[k]) for k, v in twin.state_dict().items() if k in renamed)
+
+
+def test_decoding_part_prints_c_and_the_encoder_bound(mini_l2_tiny, capsys):
+    """The decoding part on the tiny run's English models: (c), and the share of encoding that bounds it."""
+    import re
+
+    rc = bench.main(["--recipe_dir", str(mini_l2_tiny), "--lang", "en", "--no_train", "--decode_modes",
+                     "joint_batch", "--decode_utts", "4", "--repeats", "1", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert re.search(r"\(c\) \[joint_batch\] DO joint decode / both SO decodes: \d\.\d{3}", out)
+    m = re.search(r"encoding is (\d\.\d\d) of both SO decodes \((\d+\.\d\d)s of (\d+\.\d\d)s\).*"
+                  r"= 1 - \d\.\d\d / 2 = (\d\.\d{3})", out)
+    assert m, out
+    share, enc, so, bound = (float(x) for x in m.groups())
+    assert 0 < enc < so and abs(share - enc / so) < 0.011 and abs(bound - (1 - share / 2)) < 0.006

@@ -12,7 +12,10 @@ the recipe dir, since the models' configs name their CMVN stats relative to it. 
 (c) DO joint decoding wall time / decoding the same utterances with both SO models  (goal <= 0.55),
     per decode mode (``--decode_modes``; the same mode, beam and batch on both sides), with the
     real-time factor of the DO joint decode (goal <= 0.03) and the CER of each output of every model
-    (each fast mode's within 0.2 points of beam_search's), side by side
+    (each fast mode's within 0.2 points of beam_search's), side by side; and the share of encoding in
+    the SO decodes, which bounds (c): a DO model that shares only its encoder decodes at
+    1 - share / 2 of both SO models' time, so (c) <= 0.55 needs the encoder to be 90 % of a decode,
+    or the outputs' searches to share most of their work
 
 (a) and (b) compare each model's fastest of ``--repeats`` timings (the models of a repeat run back to
 back, every other repeat in reverse order; load from other processes only adds time, and on these
@@ -369,6 +372,25 @@ def main(argv=None) -> int:
             "do": (cer(hyps["do"], "surface"), cer(hyps["do"], "meaning")),
             "so": (cer(hyps["so_surface"], "surface"), cer(hyps["so_meaning"], "meaning"))}}
 
+    # What a DO model shares with the SO models is the encoder (and, in the batched modes, the search's
+    # per-step overhead): a DO model that shared only the encoder would take both SO decodes' time minus
+    # one encoding, so (c) = 1 - (both SO encodings / both SO decodes) / 2. Each utterance is encoded
+    # alone, as every decode mode encodes it.
+    def encode_all(s2t) -> None:
+        with torch.no_grad():
+            for x in utts:
+                s2t.model.encode(x[None].to(device), torch.tensor([x.shape[0]], device=device))
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    enc_times = []
+    for _ in range(a.repeats if results else 0):
+        t0 = time.perf_counter()
+        encode_all(dec["so_surface"])
+        encode_all(dec["so_meaning"])
+        enc_times.append(time.perf_counter() - t0)
+    enc_s = statistics.median(enc_times) if enc_times else None
+
     print(bench_line)
     for line in lines:
         print(line)
@@ -376,6 +398,10 @@ def main(argv=None) -> int:
         print(f"(c) [{mode:11s}] DO joint decode / both SO decodes: {r['do_s'] / r['so_s']:.3f}   (goal <= 0.55; "
               f"DO {r['do_s']:.2f}s, SO {r['so_s']:.2f}s)   DO RTF {r['do_s'] / audio_s:.4f} (goal <= 0.03), "
               f"SO RTF {r['so_s'] / audio_s:.4f}" + ("   (goal on one GPU: DO RTF <= 0.01)" if device == "cuda" else ""))
+    for mode, r in results.items():
+        share = enc_s / r["so_s"]
+        print(f"    [{mode:11s}] encoding is {share:.2f} of both SO decodes ({enc_s:.2f}s of {r['so_s']:.2f}s): a DO model "
+              f"sharing only its encoder would give (c) = 1 - {share:.2f} / 2 = {1 - share / 2:.3f}")
     for mode, r in results.items():
         (ds, dm), (ss, sm) = r["cer"]["do"], r["cer"]["so"]
         print(f"    [{mode:11s}] CER surface / meaning: DO {ds:.2f} / {dm:.2f}   SO {ss:.2f} / {sm:.2f}")
