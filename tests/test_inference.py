@@ -219,6 +219,24 @@ def test_unknown_output_is_refused():
         DualSpeech2Text(model, outputs=["meaning"])
 
 
+def test_cli_prints_the_decode_settings_stage_8_records(tmp_path):
+    """Stage 8 records a decode's settings (not the config file's bytes): a comment or the key order does
+    not change them, a value does, and a bad config is the one-line error of decoding."""
+    def settings(text: str) -> subprocess.CompletedProcess:
+        conf = tmp_path / "decode.yaml"
+        conf.write_text(text)
+        env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        return subprocess.run([sys.executable, "-m", "dualasr.bin.dual_asr_inference", "--print_settings",
+                               "--inference_config", str(conf)], capture_output=True, text=True, env=env)
+
+    base = settings("beam_size: 4\nctc_weight: 0.3\n")
+    assert base.returncode == 0 and base.stdout.strip() == '{"beam_size": 4, "ctc_weight": 0.3}'
+    assert settings("# tuned\nctc_weight: 0.3   # joint\nbeam_size: 4\n").stdout == base.stdout
+    assert settings("beam_size: 8\nctc_weight: 0.3\n").stdout != base.stdout
+    bad = settings("beamsize: 3\n")
+    assert bad.returncode != 0 and "beamsize" in bad.stderr.strip().splitlines()[-1]
+
+
 @pytest.mark.parametrize("mode", DECODE_MODES)
 def test_too_short_utterance_gets_an_empty_hypothesis_and_a_warning(mode, caplog):
     model = build_model(("surface", "meaning"), seed=3)

@@ -10,7 +10,7 @@ import pytest
 
 from dualasr.data.datadir import read_kaldi_map
 from dualasr.data.validate import validate_data_dir
-from mini_l2_run import run
+from mini_l2_run import REPO, run
 
 LANGS = ("ko", "en")
 SETS = ("train", "dev", "test")
@@ -141,9 +141,15 @@ def test_decode_of_other_settings_is_not_taken_as_done(mini_l2_tiny, tmp_path):
               check=False)
     assert res.returncode != 0
     line = next(x for x in res.stderr.splitlines() if "was made with" in x)
-    assert "decode_test_en/.done_decode was made with 'decode config cksum" in line and "--force true" in line
+    assert "decode_test_en/.done_decode was made with 'decode settings {" in line and "--force true" in line
+    assert '"beam_size": 2' in line and "--force true" in line
     assert {p: p.read_text() for p in before} == before
     res = run(mini_l2_tiny, "--langs", "en", "--stage", "8", "--stop_stage", "8")
+    assert "already decoded" in res.stderr and "was made with" not in res.stderr
+    # the same settings with a comment added (the file's bytes differ): still done
+    commented = tmp_path / "commented.yaml"
+    commented.write_text("# my copy\n" + (REPO / "conf" / "decode.yaml").read_text())
+    res = run(mini_l2_tiny, "--langs", "en", "--stage", "8", "--stop_stage", "8", "--inference_config", str(commented))
     assert "already decoded" in res.stderr and "was made with" not in res.stderr
 
 

@@ -58,6 +58,7 @@ empty hypothesis and a warning naming it.
 from __future__ import annotations
 
 import argparse
+import json
 import inspect
 import logging
 import sys
@@ -665,6 +666,12 @@ def load_decode_config(path: Optional[str]) -> Dict:
     return conf
 
 
+def decode_settings(path: Optional[str]) -> str:
+    """The decode config's settings as one line of JSON (keys sorted): what stage 8 records in a decode's
+    ``.done_decode``, so that a comment or the key order in the file does not make a finished decode stale."""
+    return json.dumps(load_decode_config(path), sort_keys=True, ensure_ascii=False)
+
+
 def resume(output_dir: Path, outputs: Sequence[str], wanted: Optional[Set[str]]) -> Set[str]:
     """Keep the hypotheses already written for every output (of the utterances still wanted).
 
@@ -690,12 +697,12 @@ def resume(output_dir: Path, outputs: Sequence[str], wanted: Optional[Set[str]])
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", required=True, help="the training config.yaml of the model")
-    p.add_argument("--model_file", required=True)
-    p.add_argument("--data", required=True, help="feats.scp (kaldi_ark) or wav.scp (sound)")
+    p.add_argument("--config", help="the training config.yaml of the model (required to decode)")
+    p.add_argument("--model_file", help="required to decode")
+    p.add_argument("--data", help="feats.scp (kaldi_ark) or wav.scp (sound) (required to decode)")
     p.add_argument("--data_type", default="kaldi_ark", choices=["kaldi_ark", "sound"])
     p.add_argument("--key_file", default=None, help="decode only these utterance ids")
-    p.add_argument("--output_dir", required=True, type=Path)
+    p.add_argument("--output_dir", type=Path, help="required to decode")
     p.add_argument("--inference_config", default=None, help=f"yaml with keys among: {', '.join(DECODE_KEYS)}")
     p.add_argument("--outputs", nargs="+", default=None, help="default: every output of the model")
     p.add_argument("--ngpu", type=int, default=0)
@@ -703,7 +710,15 @@ def main(argv=None) -> int:
     p.add_argument("--ctc_weight", type=float, default=None)
     p.add_argument("--decode_mode", default=None, choices=DECODE_MODES, help="default: the config's, else beam_search")
     p.add_argument("--batch_size", type=int, default=None, help="utterances per batch in joint_batch and ctc_rescore")
+    p.add_argument("--print_settings", action="store_true",
+                   help="print the settings of --inference_config as one line of JSON and exit (stage 8 records them)")
     a = p.parse_args(argv)
+    if a.print_settings:
+        print(decode_settings(a.inference_config))
+        return 0
+    missing = [f"--{k}" for k in ("config", "model_file", "data", "output_dir") if getattr(a, k) is None]
+    if missing:
+        p.error(f"decoding needs {', '.join(missing)}")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     conf = load_decode_config(a.inference_config)
     for k in ("beam_size", "ctc_weight", "decode_mode", "batch_size"):

@@ -456,8 +456,9 @@ if run_stage 8 "decode: each test set, model and output"; then
   decode_ngpu=$(( ngpu > 0 ? 1 : 0 ))  # one GPU per decoding job, whatever training used
   decode_conf=$(decode_conf)
   log "decode config: $decode_conf"
-  # what a decode was made with: a decode of other settings is not taken as done (params_done says what to do)
-  decode_want="decode config cksum $(cksum < "$decode_conf" | cut -d' ' -f1), model $inference_model${inference_args:+, args $inference_args}"
+  # what a decode was made with: a decode of other settings is not taken as done (params_done says what to do).
+  # The settings, not the file's bytes: a comment added to the config leaves finished decodes done.
+  decode_want="decode settings $(python -m dualasr.bin.dual_asr_inference --print_settings --inference_config "$decode_conf"), model $inference_model${inference_args:+, args $inference_args}"
   for l in $langs; do
     for m in $models; do
       for s in $seed_list; do
