@@ -100,4 +100,8 @@ def test_decoding_part_prints_c_and_the_encoder_bound(mini_l2_tiny, capsys):
                   r"= 1 - \d\.\d\d / 2 = (\d\.\d{3})", out)
     assert m, out
     share, enc, so, bound = (float(x) for x in m.groups())
-    assert 0 < enc < so and abs(share - enc / so) < 0.011 and abs(bound - (1 - share / 2)) < 0.006
+    # the seconds are printed to 0.01 s, and the tiny run's decodes take a fraction of a second: the
+    # printed share may differ from the printed times' quotient by their rounding
+    assert 0 <= enc <= so and 0 < share <= 1
+    assert abs(share - enc / so) <= 0.006 + 0.005 * (1 + enc / so) / so
+    assert abs(bound - (1 - share / 2)) < 0.006
