@@ -58,8 +58,8 @@ empty hypothesis and a warning naming it.
 from __future__ import annotations
 
 import argparse
-import json
 import inspect
+import json
 import logging
 import sys
 import time
@@ -726,7 +726,6 @@ def main(argv=None) -> int:
             conf[k] = getattr(a, k)
     device = "cuda" if a.ngpu > 0 else "cpu"
     s2t = DualSpeech2Text.from_files(a.config, a.model_file, device=device, outputs=a.outputs, **conf)
-    batch_size = s2t.batch_size
 
     a.output_dir.mkdir(parents=True, exist_ok=True)
     (a.output_dir / ".done").unlink(missing_ok=True)
@@ -743,7 +742,7 @@ def main(argv=None) -> int:
     t0, audio_frames, n = time.time(), 0, 0
     # a chunk of utterances is read, sorted by length and decoded in batches (beam_search: one by one)
     chunk: Dict[str, torch.Tensor] = {}
-    chunk_size = batch_size * 8 if s2t.decode_mode in BATCHED_MODES else 1
+    chunk_size = s2t.batch_step * 8
 
     def flush_chunk():
         nonlocal n, audio_frames
