@@ -90,3 +90,50 @@ def test_surface_is_deterministic_and_grows_with_rate():
     assert surface_ko(text, 0.7, random.Random(5)) == surface_ko(text, 0.7, random.Random(5))
     assert surface_ko(text, 0.0, random.Random(5)) == standard_pronunciation(text)
     assert surface_ko(text, 1.0, random.Random(5)) != standard_pronunciation(text)
+
+
+class _OneSite:
+    """An rng whose draws make an error at the ``i``-th candidate site only."""
+
+    def __init__(self, i: int):
+        self.i, self.n = i, 0
+
+    def random(self) -> float:
+        self.n += 1
+        return 0.0 if self.n - 1 == self.i else 0.999
+
+
+def test_espeak_ng_voices_every_learner_error():
+    # each learner error of sampled sentences, made alone, must change espeak-ng's phonemes: a surface
+    # label that the audio does not carry cannot be learned (학세 is spoken as 학쎄)
+    import shutil
+    import subprocess
+
+    from dualasr.synth.sentences import sample_sentences
+
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "espeak-ng is not installed (the install step adds it)"
+    pairs = []
+    for meaning in sample_sentences("ko", 300, random.Random(5)):
+        standard = standard_pronunciation(meaning)
+        for rule, _ in LEARNER_RULES:
+            i = 0
+            while True:
+                rng = _OneSite(i)
+                erred = rule(standard, rng, 0.5)
+                if i >= rng.n:
+                    break
+                if erred != standard:
+                    pairs.append((rule.__name__, standard, erred))
+                i += 1
+    assert len(pairs) > 1000
+
+    def phonemes(texts):
+        out = subprocess.run([espeak, "-v", "ko", "-q", "-x"], input="\n".join(texts) + "\n",
+                             capture_output=True, text=True, check=True).stdout
+        return out.rstrip("\n").split("\n")
+
+    before, after = phonemes([p[1] for p in pairs]), phonemes([p[2] for p in pairs])
+    assert len(before) == len(after) == len(pairs)
+    silent = [(name, a, b) for (name, a, b), x, y in zip(pairs, before, after) if x == y]
+    assert not silent, f"{len(silent)} of {len(pairs)} learner errors espeak-ng does not voice, e.g. {silent[:3]}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from typing import Callable, Dict, List, Optional, Tuple
 
-from dualasr.synth.hangul import Syllable, rewrite_each, rewrite_pairs
+from dualasr.synth.hangul import Syllable, compose, decompose, rewrite_each, rewrite_pairs
 
 # Final consonants grouped by the stop they neutralise to (and nasalise from).
 K_CLASS = {"ㄱ", "ㄲ", "ㅋ", "ㄳ", "ㄺ"}
@@ -180,18 +180,36 @@ for _x, _y in [("ㅓ", "ㅗ"), ("ㅐ", "ㅔ"), ("ㅡ", "ㅜ"), ("ㅕ", "ㅛ"), (
 VOWEL_MERGERS.update({"ㅢ": "ㅣ", "ㅚ": "ㅞ"})
 
 
+# Learner errors that espeak-ng would not voice: the audio would say the standard form while the surface
+# label says the error, a label no model can learn from the sound. Found by rendering every single
+# learner error of 300 sampled sentences with `espeak-ng -v ko -q -x` (phonemes) beside the sentence
+# without it; tests/test_synth_rules_ko.py repeats that check. The error is still drawn at such a site,
+# only not made, so a corpus seed draws the same errors everywhere else.
+# - espeak-ng tenses a plain ㄷ/ㅂ/ㅅ after a final ㄱ/ㄷ/ㅂ inside a word (학세 and 학쎄 are both h'aqs-e;
+#   ㄱ/ㅈ after those finals and every initial after other finals or across a space it reads as written);
+RETENSING_FINALS = {"ㄱ", "ㄷ", "ㅂ"}
+RETENSED = {"ㄸ", "ㅃ", "ㅆ"}
+# - ㅚ and ㅞ are both [we], in espeak-ng as in today's standard Korean.
+UNVOICED_VOWEL_ERRORS = {"ㅚ"}
+
+
 def tense_aspirated_to_plain(text: str, rng: random.Random, p: float) -> str:
-    """Learner error: each tense or aspirated initial becomes plain with probability ``p``.
+    """Learner error: each tense or aspirated initial becomes plain with probability ``p``, except a
+    tense ㄸ/ㅃ/ㅆ after a final ㄱ/ㄷ/ㅂ of the same word, which espeak-ng tenses again (above).
 
     >>> tense_aspirated_to_plain("학꾜에서 추카해요", random.Random(0), 1.0)
     '학교에서 주가해요'
     >>> tense_aspirated_to_plain("학꾜", random.Random(0), 0.0)
     '학꾜'
+    >>> tense_aspirated_to_plain("학쌩 싸요 읻따", random.Random(0), 1.0)
+    '학쌩 사요 읻따'
     """
-    def change(s: Syllable, _nxt: Optional[Syllable]) -> None:
-        if s[0] in PLAIN_OF and rng.random() < p:
-            s[0] = PLAIN_OF[s[0]]
-    return rewrite_each(text, change)
+    syls = [decompose(c) for c in text]
+    for prev, s in zip([None] + syls, syls):  # prev is None at a word's start (after a space)
+        if s is not None and s[0] in PLAIN_OF and rng.random() < p:
+            if not (prev is not None and prev[2] in RETENSING_FINALS and s[0] in RETENSED):
+                s[0] = PLAIN_OF[s[0]]
+    return "".join(compose(*s) if s is not None else c for s, c in zip(syls, text))
 
 
 def drop_final(text: str, rng: random.Random, p: float) -> str:
@@ -207,14 +225,14 @@ def drop_final(text: str, rng: random.Random, p: float) -> str:
 
 
 def vowel_merger(text: str, rng: random.Random, p: float) -> str:
-    """Learner error: confusable vowels swap (ㅓ/ㅗ, ㅐ/ㅔ, ㅡ/ㅜ, ㅕ/ㅛ, ㅒ/ㅖ, ㅙ/ㅞ; ㅢ->ㅣ, ㅚ->ㅞ)
-    with probability ``p`` each.
+    """Learner error: confusable vowels swap (ㅓ/ㅗ, ㅐ/ㅔ, ㅡ/ㅜ, ㅕ/ㅛ, ㅒ/ㅖ, ㅙ/ㅞ; ㅢ->ㅣ) with
+    probability ``p`` each. ㅚ->ㅞ is drawn but not made: both are [we] (above).
 
-    >>> vowel_merger("거기 개 그림 의사", random.Random(0), 1.0)
-    '고기 게 구림 이사'
+    >>> vowel_merger("거기 개 그림 의사 외", random.Random(0), 1.0)
+    '고기 게 구림 이사 외'
     """
     def change(s: Syllable, _nxt: Optional[Syllable]) -> None:
-        if s[1] in VOWEL_MERGERS and rng.random() < p:
+        if s[1] in VOWEL_MERGERS and rng.random() < p and s[1] not in UNVOICED_VOWEL_ERRORS:
             s[1] = VOWEL_MERGERS[s[1]]
     return rewrite_each(text, change)
 
