@@ -6,8 +6,9 @@
 # (5 at tiny and small); English spelling takes the config's max_epoch (11 at the default size). Both fit
 # make demo in 30 min with one 1-thread training job per CPU core side by side (--train_jobs auto: 1.48x
 # the epochs per second of one job on both cores of the 2-core machine; one job at a time with --ngpu).
-# (so_surface_ko, resumed from the demo's 7 epochs: test surface CER 3.23 / 3.12 / 3.08 % after 7 / 8 / 9
-# epochs, attention-only greedy 18.5 / 12.7 / 9.2 %, so_meaning_ko 8.2 / 6.3 / 5.9 %.)
+# (so_surface_ko, resumed from the demo's 7 epochs, on the corpus before daad1fd: test surface CER
+# 3.23 / 3.12 / 3.08 % after 7 / 8 / 9 epochs, attention-only greedy 18.5 / 12.7 / 9.2 %, so_meaning_ko
+# 8.2 / 6.3 / 5.9 %.)
 # The robustness test sets test_noisy_<lang> and test_reverb_<lang> are made, decoded and scored (stage 2);
 # training augmentation is off unless asked (--augment_rir true --augment_noise true).
 set -euo pipefail
