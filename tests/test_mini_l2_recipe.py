@@ -142,7 +142,7 @@ def test_decode_of_other_settings_is_not_taken_as_done(mini_l2_tiny, tmp_path):
     assert res.returncode != 0
     line = next(x for x in res.stderr.splitlines() if "was made with" in x)
     assert "decode_test_en/.done_decode was made with 'decode settings {" in line and "--force true" in line
-    assert '"beam_size": 2' in line and "--force true" in line
+    assert '"beam_size": 2' in line
     assert {p: p.read_text() for p in before} == before
     res = run(mini_l2_tiny, "--langs", "en", "--stage", "8", "--stop_stage", "8")
     assert "already decoded" in res.stderr and "was made with" not in res.stderr

@@ -62,10 +62,12 @@ def rewrite_pairs(text: str, change: Callable[[Syllable, Syllable], None]) -> st
     return "".join(compose(*s) if s is not None else c for s, c in zip(syls, text))
 
 
-def rewrite_each(text: str, change: Callable[[Syllable, Optional[Syllable]], None]) -> str:
-    """Call ``change(syl, next_syl)`` on every syllable (``next_syl`` is None at a word end)."""
+def rewrite_each(text: str,
+                 change: Callable[[Optional[Syllable], Syllable, Optional[Syllable]], None]) -> str:
+    """Call ``change(prev_syl, syl, next_syl)`` on every syllable, left to right (``prev_syl`` is None at a
+    word start, ``next_syl`` at a word end; ``prev_syl`` as its own call left it)."""
     syls = [decompose(c) for c in text]
     for i, s in enumerate(syls):
         if s is not None:
-            change(s, syls[i + 1] if i + 1 < len(syls) else None)
+            change(syls[i - 1] if i > 0 else None, s, syls[i + 1] if i + 1 < len(syls) else None)
     return "".join(compose(*s) if s is not None else c for s, c in zip(syls, text))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from typing import Callable, Dict, List, Optional, Tuple
 
-from dualasr.synth.hangul import Syllable, compose, decompose, rewrite_each, rewrite_pairs
+from dualasr.synth.hangul import Syllable, rewrite_each, rewrite_pairs
 
 # Final consonants grouped by the stop they neutralise to (and nasalise from).
 K_CLASS = {"ㄱ", "ㄲ", "ㅋ", "ㄳ", "ㄺ"}
@@ -147,7 +147,7 @@ def coda_neutralisation(text: str) -> str:
     >>> coda_neutralisation("꽃"), coda_neutralisation("닭꼬기"), coda_neutralisation("있따"), coda_neutralisation("옷이")
     ('꼳', '닥꼬기', '읻따', '옷이')
     """
-    def change(s: Syllable, nxt: Optional[Syllable]) -> None:
+    def change(_prev: Optional[Syllable], s: Syllable, nxt: Optional[Syllable]) -> None:
         if nxt is None or nxt[0] != "ㅇ":
             s[2] = NEUTRAL.get(s[2], s[2])
     return rewrite_each(text, change)
@@ -204,12 +204,11 @@ def tense_aspirated_to_plain(text: str, rng: random.Random, p: float) -> str:
     >>> tense_aspirated_to_plain("학쌩 싸요 읻따", random.Random(0), 1.0)
     '학쌩 사요 읻따'
     """
-    syls = [decompose(c) for c in text]
-    for prev, s in zip([None] + syls, syls):  # prev is None at a word's start (after a space)
-        if s is not None and s[0] in PLAIN_OF and rng.random() < p:
+    def change(prev: Optional[Syllable], s: Syllable, _nxt: Optional[Syllable]) -> None:
+        if s[0] in PLAIN_OF and rng.random() < p:
             if not (prev is not None and prev[2] in RETENSING_FINALS and s[0] in RETENSED):
                 s[0] = PLAIN_OF[s[0]]
-    return "".join(compose(*s) if s is not None else c for s, c in zip(syls, text))
+    return rewrite_each(text, change)
 
 
 def drop_final(text: str, rng: random.Random, p: float) -> str:
@@ -218,7 +217,7 @@ def drop_final(text: str, rng: random.Random, p: float) -> str:
     >>> drop_final("궁물 먹꼬", random.Random(0), 1.0)
     '구무 머꼬'
     """
-    def change(s: Syllable, _nxt: Optional[Syllable]) -> None:
+    def change(_prev: Optional[Syllable], s: Syllable, _nxt: Optional[Syllable]) -> None:
         if s[2] and rng.random() < p:
             s[2] = ""
     return rewrite_each(text, change)
@@ -231,7 +230,7 @@ def vowel_merger(text: str, rng: random.Random, p: float) -> str:
     >>> vowel_merger("거기 개 그림 의사 외", random.Random(0), 1.0)
     '고기 게 구림 이사 외'
     """
-    def change(s: Syllable, _nxt: Optional[Syllable]) -> None:
+    def change(_prev: Optional[Syllable], s: Syllable, _nxt: Optional[Syllable]) -> None:
         if s[1] in VOWEL_MERGERS and rng.random() < p and s[1] not in UNVOICED_VOWEL_ERRORS:
             s[1] = VOWEL_MERGERS[s[1]]
     return rewrite_each(text, change)
