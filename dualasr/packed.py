@@ -6,7 +6,7 @@
     config.yaml         the training config; every file it needs is rewritten to a member name
     model.pth           the (averaged) weights
     decode.yaml         the decode settings stage 8 used
-    features.yaml       sample rate, fbank settings (dualasr.bin.make_fbank.FBANK_CONF), language,
+    features.yaml       sample rate, fbank settings (dualasr.bin.make_fbank.fbank_conf of the config's input_size), language,
                         whether Korean tokens are jamo (decompose_hangul)
     <key>/<file>        each file the config points at: CMVN stats (``normalize_conf.stats_file/cmvn.npz``),
                         sentencepiece models (``bpemodel_surface/bpe.model``), token lists given as paths
@@ -69,7 +69,7 @@ def _resolve(value: str, config: Path, key: str) -> Path:
 def pack(config: Path, model_file: Path, out: Path, *, lang: str, fs: int,
          inference_config: Path | None = None) -> Path:
     """Write the archive ``out`` (atomically: a temporary name, then a rename)."""
-    from dualasr.bin.make_fbank import FBANK_CONF
+    from dualasr.bin.make_fbank import fbank_conf
 
     config, model_file = Path(config), Path(model_file)
     conf = yaml.safe_load(config.read_text(encoding="utf-8"))
@@ -92,7 +92,9 @@ def pack(config: Path, model_file: Path, out: Path, *, lang: str, fs: int,
     decode = {}
     if inference_config is not None:
         decode = yaml.safe_load(Path(inference_config).read_text(encoding="utf-8")) or {}
-    features = {"fs": int(fs), "fbank": dict(FBANK_CONF), "lang": lang,
+    if not isinstance(conf.get("input_size"), int):
+        raise SystemExit(f"{config}: input_size {conf.get('input_size')!r}: a packed model needs the fbank dimension")
+    features = {"fs": int(fs), "fbank": fbank_conf(conf["input_size"]), "lang": lang,
                 "decompose_hangul": bool(conf.get("decompose_hangul", False))}
     meta = {
         "files": {"model_file": "model.pth"},

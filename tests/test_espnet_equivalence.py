@@ -29,6 +29,7 @@ def _train(rdir, out, module, data_args, extra):
     stats = rdir / "exp" / "stats_en"
     cmd = [sys.executable, "-m", module, "--config", str(REPO / "conf" / "train_tiny.yaml"),
            "--normalize_conf", f"stats_file={d / 'train_en' / 'cmvn.npz'}", "--token_type", "char",
+           "--input_size", (d / "train_en" / "feats_dim").read_text().strip(),
            "--seed", str(SEED), "--ngpu", "0", "--max_epoch", "1", "--num_iters_per_epoch", "4",
            "--num_workers", "0", "--output_dir", str(out), *data_args, *extra]
     for kind in ("train", "valid"):
@@ -49,9 +50,9 @@ def _data(rdir, text_name):
     return args
 
 
-# ESPnet's linear pre-encoder (80 fbank bins to 40 before the conformer's subsampling; tried for the demo,
-# see conf/train_default.yaml): the same options must give the same model
-PREENCODER = ["--preencoder", "linear", "--preencoder_conf", "input_size=80", "--preencoder_conf", "output_size=40"]
+# ESPnet's linear pre-encoder (the recipe's 40 fbank bins to 20 before the conformer's subsampling; tried for the
+# demo, see conf/train_default.yaml): the same options must give the same model
+PREENCODER = ["--preencoder", "linear", "--preencoder_conf", "input_size=40", "--preencoder_conf", "output_size=20"]
 
 
 @pytest.mark.parametrize("extra", [[], PREENCODER], ids=["tiny_config", "linear_preencoder"])

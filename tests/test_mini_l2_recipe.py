@@ -48,7 +48,8 @@ def test_features_and_tokens(mini_l2_tiny, lang, monkeypatch):
         shapes = read_kaldi_map(dump / "feats_shape")
         for u in list(feats)[:5]:
             mat = kaldiio.load_mat(feats[u])
-            assert mat.shape[1] == 80 and f"{mat.shape[0]},80" == shapes[u]
+            assert mat.shape[1] == 40 and f"{mat.shape[0]},40" == shapes[u]  # run.sh --n_mels 40
+        assert (dump / "feats_dim").read_text() == "40\n"
     for o in ("surface", "meaning"):
         # Korean is tokenized as jamo (the template's --hangul jamo): its token list holds NFD jamo
         unit = "char_jamo" if lang == "ko" else "char"

@@ -53,7 +53,8 @@ def test_packed_model_transcribes_like_stage_8_elsewhere(mini_l2_tiny, lang, tmp
     stats = conf["normalize_conf"]["stats_file"]
     assert stats in names and not stats.startswith("/"), "CMVN stats must be a member, named relative to the zip"
     assert feats == {"fs": 16000, "fbank": feats["fbank"], "lang": lang, "decompose_hangul": lang == "ko"}
-    assert feats["fbank"]["num_mel_bins"] == 80 and feats["fbank"]["frame_shift"] == 10.0
+    # the recipe's features: 40 bins (egs/mini_l2/asr1/run.sh --n_mels 40), as the model's input_size
+    assert feats["fbank"]["num_mel_bins"] == 40 == conf["input_size"] and feats["fbank"]["frame_shift"] == 10.0
 
     # the test wavs, a stereo copy, a too-short file and a missing one, all outside the recipe dir
     work = tmp_path / "elsewhere"

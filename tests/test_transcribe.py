@@ -79,7 +79,7 @@ def test_pack_finds_config_files_relative_to_the_cwd_or_the_model_dir(tmp_path, 
     (mdir / "cmvn.npz").write_bytes(b"stats")
     (tmp_path / "bpe.model").write_bytes(b"spm")
     conf = {"normalize_conf": {"stats_file": "cmvn.npz"}, "bpemodel_surface": "bpe.model",
-            "token_list_surface": ["<blank>", "a"], "encoder_conf": {"input_layer": "conv2d"}}
+            "token_list_surface": ["<blank>", "a"], "encoder_conf": {"input_layer": "conv2d"}, "input_size": 23}
     (mdir / "config.yaml").write_text(yaml.safe_dump(conf))
     monkeypatch.chdir(tmp_path)  # bpe.model is found in the cwd, cmvn.npz in the model dir
     out = pack(mdir / "config.yaml", mdir / "model.pth", mdir / "packed" / "do_ko.zip", lang="ko", fs=16000)
@@ -89,7 +89,8 @@ def test_pack_finds_config_files_relative_to_the_cwd_or_the_model_dir(tmp_path, 
         assert z.read("normalize_conf.stats_file/cmvn.npz") == b"stats"
         assert z.read(packed["bpemodel_surface"]) == b"spm" and z.read("model.pth") == b"weights"
         assert packed["token_list_surface"] == ["<blank>", "a"] and packed["encoder_conf"] == conf["encoder_conf"]
-        assert yaml.safe_load(z.read("features.yaml"))["fbank"]["num_mel_bins"] == 80
+        # the fbank settings recorded are the ones the model was trained on: as many bins as its input_size
+        assert yaml.safe_load(z.read("features.yaml"))["fbank"]["num_mel_bins"] == 23
     conf["normalize_conf"]["stats_file"] = "gone/cmvn.npz"
     (mdir / "config.yaml").write_text(yaml.safe_dump(conf))
     with pytest.raises(SystemExit, match="normalize_conf.stats_file: 'gone/cmvn.npz' is not a file"):

@@ -70,8 +70,9 @@ def main(argv=None) -> int:
     for utt, spk in utt2spk.items():
         spk2utt.setdefault(spk, []).append(utt)
     write_kaldi_map(a.dst / "spk2utt", [(s, " ".join(u)) for s, u in spk2utt.items()])
-    if (a.src / "cmvn.npz").is_file():
-        shutil.copyfile(a.src / "cmvn.npz", a.dst / "cmvn.npz")
+    for name in ("cmvn.npz", "feats_dim"):
+        if (a.src / name).is_file():
+            shutil.copyfile(a.src / name, a.dst / name)
     reasons = ", ".join(f"{n} {r}" for r, n in dropped.items()) or "none"
     print(f"{a.src.name}: kept {len(keep)} of {len(shapes)} utterances; dropped: {reasons}", file=sys.stderr)
     return 0

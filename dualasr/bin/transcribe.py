@@ -140,14 +140,16 @@ class Transcriber:
         from espnet2.text.token_id_converter import TokenIDConverter
 
         from dualasr.bin.dual_asr_inference import DualSpeech2Text
-        from dualasr.bin.make_fbank import FBANK_CONF
+        from dualasr.bin.make_fbank import fbank_conf
 
         self.model_path = str(model)
         self.s2t = DualSpeech2Text.from_pretrained(str(model), device=device, **decode_kwargs)
         feats = self.s2t.packed.features
-        if feats.get("fbank") != FBANK_CONF:
+        self.n_mels = (feats.get("fbank") or {}).get("num_mel_bins")
+        if not isinstance(self.n_mels, int) or feats["fbank"] != fbank_conf(self.n_mels):
             raise SystemExit(f"{model}: trained with fbank settings {feats.get('fbank')}, but this dualasr computes "
-                             f"{FBANK_CONF}: use the dualasr version the model was trained with")
+                             f"{fbank_conf(self.n_mels if isinstance(self.n_mels, int) else 80)}: use the dualasr "
+                             f"version the model was trained with")
         self.fs, self.lang = int(feats["fs"]), feats["lang"]
         self.nfd = bool(feats.get("decompose_hangul"))
         self.device = device
@@ -164,7 +166,7 @@ class Transcriber:
 
         from dualasr.bin.make_fbank import fbank
 
-        return torch.from_numpy(fbank(wav, sr, self.fs))
+        return torch.from_numpy(fbank(wav, sr, self.fs, n_mels=self.n_mels))
 
     def surface_times(self, feats, enc, surface: str) -> List[Dict[str, Any]]:
         """Times of each surface unit: CTC forced alignment (torchaudio) of the surface hypothesis on

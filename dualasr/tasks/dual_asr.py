@@ -92,6 +92,45 @@ def _load_token_list(value, name: str) -> List[str]:
     raise RuntimeError(f"--{name} must be a file or a list")
 
 
+def resolve_auto_max_steps(args: argparse.Namespace) -> None:
+    """``scheduler_conf: {max_steps: auto}`` of ESPnet's ``tristagelr``: the number of optimizer steps of the whole
+    training (``max_epoch`` x the training batches of an epoch // ``accum_grad``), so that the schedule ends where
+    training does. ESPnet wants the number itself; it depends on the corpus, the batch settings and the epochs,
+    which a recipe may set per language. The batches are counted as ESPnet's sequence iterator makes them
+    (``build_batch_sampler`` with the same arguments), so the count is exact. Changes ``args`` in place (the
+    saved config.yaml then holds the number)."""
+    conf = dict(args.scheduler_conf or {})
+    if conf.get("max_steps") != "auto":
+        return
+    if args.scheduler != "tristagelr":
+        raise SystemExit(f"scheduler_conf max_steps: auto is for scheduler tristagelr, not {args.scheduler}")
+    if args.collect_stats:  # no scheduler is built
+        return
+    if getattr(args, "iterator_type", "sequence") != "sequence" or getattr(args, "multiple_iterator", False):
+        raise SystemExit(f"scheduler_conf max_steps: auto counts the batches of the sequence iterator, not "
+                         f"{args.iterator_type}{' (multiple_iterator)' if args.multiple_iterator else ''}: "
+                         f"give max_steps as a number")
+    if args.num_iters_per_epoch:
+        batches = int(args.num_iters_per_epoch)
+    else:
+        from espnet2.samplers.build_batch_sampler import build_batch_sampler
+
+        world = int(getattr(args, "dist_world_size", None) or 1)
+        category = Path(args.train_data_path_and_name_and_type[0][0]).parent / "utt2category"
+        batches = len(build_batch_sampler(
+            type=args.batch_type, shape_files=args.train_shape_file, fold_lengths=args.fold_length,
+            batch_size=args.batch_size, batch_bins=args.batch_bins, sort_in_batch=args.sort_in_batch,
+            sort_batch=args.sort_batch, drop_last=args.drop_last_iter, min_batch_size=world,
+            utt2category_file=str(category) if category.exists() else None))
+    steps = args.max_epoch * (batches // max(1, int(args.accum_grad)))
+    if steps < 1:
+        raise SystemExit(f"scheduler_conf max_steps: auto: {batches} batches per epoch x {args.max_epoch} epochs / "
+                         f"accum_grad {args.accum_grad} is no optimizer step")
+    logging.info(f"tristagelr max_steps: auto -> {steps} ({args.max_epoch} epochs x {batches} batches // accum_grad "
+                 f"{args.accum_grad})")
+    args.scheduler_conf = {**conf, "max_steps": steps}
+
+
 class DualASRTask(AbsTask):
     num_optimizers: int = 1
     class_choices_list = [frontend_choices, specaug_choices, normalize_choices, preencoder_choices, encoder_choices,
@@ -138,6 +177,7 @@ class DualASRTask(AbsTask):
 
     @classmethod
     def main_worker(cls, args: argparse.Namespace):
+        resolve_auto_max_steps(args)
         # model_conf.pcgrad selects the PCGrad trainer; every other model trains with ESPnet's Trainer
         if cls is DualASRTask and dict(args.model_conf or {}).get("pcgrad"):
             return DualASRPCGradTask.main_worker(args)

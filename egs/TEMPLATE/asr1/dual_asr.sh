@@ -6,7 +6,7 @@
 #                     --augment_noise or --robust_test_sets: simulated RIRs and recipe-made noises (data/augment/<lang>),
 #                     data/<train>[_sp]_aug (each utterance once through ESPnet's rir/noise augmentation), and
 #                     data/<test>_noisy, data/<test>_reverb (robustness test sets, decoded and scored like any test set)
-#   3 features        80-dim fbank, kaldiio ark/scp under dump/fbank/org/<set>, CMVN stats
+#   3 features        fbank (--n_mels, 80), kaldiio ark/scp under dump/fbank/org/<set>, CMVN stats, feats_dim
 #   4 filter          drop too-short/too-long utterances -> dump/fbank/<set>
 #   5 tokenizers      one token list per output: data/token_list/<lang>/<output>_<token type of the output>
 #   6 collect stats   ESPnet collect_stats mode: shape files for batching
@@ -51,6 +51,7 @@ augment_seed=""        # seed of the RIRs, noises and per-utterance draws (defau
 robust_test_sets=false # true: every test set also gets <test>_noisy and <test>_reverb (test-only noises and rooms)
 robust_snr=10          # SNR (dB) of the _noisy test sets
 fs=16000
+n_mels=80             # fbank bins (stage 3); training takes them as --input_size (dump/fbank/<set>/feats_dim)
 min_frames=20          # filter: 0.2 s
 max_frames=3000        # filter: 30 s
 token_type=char        # char | bpe | unigram | word (whitespace-separated tokens)
@@ -224,21 +225,28 @@ if run_stage 2 "augmentation: speed perturbation (${speed_perturb_factors:-none}
   fi
 fi
 
-if run_stage 3 "features: 80-dim fbank + CMVN stats into $dumpdir/fbank/org"; then
+if run_stage 3 "features: ${n_mels}-dim fbank + CMVN stats into $dumpdir/fbank/org"; then
   todo=()
   for l in $langs; do
     for s in $(all_sets "$l"); do
-      if is_done "$dumpdir/.done/feats_$s"; then log "features of $s already done"; else todo+=("$s"); fi
+      if is_done "$dumpdir/.done/feats_$s"; then
+        have=$(cat "$dumpdir/fbank/org/$s/feats_dim" 2>/dev/null || echo "unknown (no feats_dim)")
+        if [ "$have" != "$n_mels" ]; then
+          log "$dumpdir/fbank/org/$s: features of dimension $have, not --n_mels $n_mels: remove $dumpdir and $expdir, or pass --force true"
+          exit 1
+        fi
+        log "features of $s already done"
+      else todo+=("$s"); fi
     done
   done
   if [ ${#todo[@]} -gt 0 ]; then
-    # refuse to start when the features cannot fit (durations x 100 frames/s x 80 x 4 bytes + a margin)
-    python -m dualasr.bin.make_fbank --check_space "${todo[@]/#/$datadir/}" --out "$dumpdir"
+    # refuse to start when the features cannot fit (durations x 100 frames/s x n_mels x 4 bytes + a margin)
+    python -m dualasr.bin.make_fbank --check_space "${todo[@]/#/$datadir/}" --out "$dumpdir" --n_mels "$n_mels"
     for s in "${todo[@]}"; do rm -rf "$dumpdir/fbank/org/$s"; mkdir -p "$dumpdir/fbank/org/$s"; done
     logdir=$dumpdir/fbank/org/log; mkdir -p "$logdir"
     # one job array for every set: job J takes every nj-th utterance of each set
     ${train_cmd} JOB=1:"$nj" "$logdir/fbank.JOB.log" python -m dualasr.bin.make_fbank \
-      --data "${todo[@]/#/$datadir/}" --out "${todo[@]/#/$dumpdir/fbank/org/}" --nj "$nj" --job JOB --fs "$fs"
+      --data "${todo[@]/#/$datadir/}" --out "${todo[@]/#/$dumpdir/fbank/org/}" --nj "$nj" --job JOB --fs "$fs" --n_mels "$n_mels"
     python -m dualasr.bin.make_fbank --out "${todo[@]/#/$dumpdir/fbank/org/}" --nj "$nj" --merge
     for s in "${todo[@]}"; do
       for f in wav.scp utt2spk spk2utt text.surface text.meaning; do cp "$datadir/$s/$f" "$dumpdir/fbank/org/$s/$f"; done
@@ -306,18 +314,24 @@ token_args() {  # token_args LANG OUTPUTS...: token lists (+ sentencepiece model
   if jamo "$l"; then echo "--decompose_hangul true"; fi
 }
 
+# feats_dim SET: the dimension of the features of a dumped set (stage 3 writes it, stage 4 keeps it)
+feats_dim() {
+  [ -s "$dumpdir/fbank/$1/feats_dim" ] || { log "$dumpdir/fbank/$1/feats_dim: missing; run stages 3-4 (features, filter)"; exit 1; }
+  cat "$dumpdir/fbank/$1/feats_dim"
+}
+
 if run_stage 6 "collect stats (ESPnet collect_stats mode): shape files for batching"; then
   for l in $langs; do
     out=$expdir/stats_$l
     if is_done "$expdir/.done/stats_$l"; then log "stats of $l already done"; continue; fi
-    tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l")
+    tr=$(train_name "$l"); dv=$(set_name "$dev_set" "$l"); dim=$(feats_dim "$tr") || exit 1
     rm -rf "$out"; mkdir -p "$out/log"
     ${train_cmd} "$out/log/stats.log" python -m dualasr.bin.dual_asr_train --collect_stats true \
       --config "$(train_yaml)" --normalize none --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(ttype_args s/unigram/bpe/) \
       $(token_args "$l" surface meaning) \
       $(data_args train "$tr" "$l" surface meaning) $(data_args valid "$dv" "$l" surface meaning) \
       --train_shape_file "$dumpdir/fbank/$tr/feats_shape" --valid_shape_file "$dumpdir/fbank/$dv/feats_shape" \
-      --output_dir "$out"
+      --input_size "$dim" --output_dir "$out"
     mark_done "$expdir/.done/stats_$l"
   done
 fi
@@ -385,7 +399,8 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
   # train_one LANG TRAIN_SET DEV_SET MODEL SEED DIR [LATER...]: one training job, marked done when it finished
   # (uses outputs, model_conf_args and init_args as set for MODEL: a background job keeps its own copy)
   train_one() {
-    local l=$1 tr=$2 dv=$3 m=$4 s=$5 dir=$6 shapes o progress_pid; shift 6
+    local l=$1 tr=$2 dv=$3 m=$4 s=$5 dir=$6 shapes o progress_pid dim; shift 6
+    dim=$(feats_dim "$tr") || exit 1
     local later=("$@")
     mkdir -p "$dir"
     shapes=""
@@ -402,7 +417,8 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     progress_pid=$!
     # shellcheck disable=SC2086
     ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
-      --config "$(train_yaml)" "${model_conf_args[@]}" --normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")" \
+      --config "$(train_yaml)" "${model_conf_args[@]}" --input_size "$dim" \
+      --normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")" \
       --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(ttype_args s/unigram/bpe/) $(token_args "$l" $outputs) \
       $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
       --seed "$s" "${init_args[@]}" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
