@@ -62,6 +62,11 @@ def test_auto_max_steps_is_refused_where_it_cannot_be_counted():
                               iterator_type="chunk", multiple_iterator=False)
     with pytest.raises(SystemExit, match="counts the batches of the sequence iterator, not chunk"):
         resolve_auto_max_steps(args)
+    # stage 6 (collect_stats) builds the scheduler too, but never steps it
+    stats = argparse.Namespace(scheduler="tristagelr", scheduler_conf={"max_steps": "auto", "hold_ratio": 0.3},
+                               collect_stats=True)
+    resolve_auto_max_steps(stats)
+    assert stats.scheduler_conf == {"max_steps": 1, "hold_ratio": 0.3}
     fixed = argparse.Namespace(scheduler="tristagelr", scheduler_conf={"max_steps": 10})
     resolve_auto_max_steps(fixed)
     assert fixed.scheduler_conf == {"max_steps": 10}

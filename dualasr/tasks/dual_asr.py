@@ -104,7 +104,8 @@ def resolve_auto_max_steps(args: argparse.Namespace) -> None:
         return
     if args.scheduler != "tristagelr":
         raise SystemExit(f"scheduler_conf max_steps: auto is for scheduler tristagelr, not {args.scheduler}")
-    if args.collect_stats:  # no scheduler is built
+    if args.collect_stats:  # ESPnet builds the scheduler but steps it never: any number will do
+        args.scheduler_conf = {**conf, "max_steps": 1}
         return
     if getattr(args, "iterator_type", "sequence") != "sequence" or getattr(args, "multiple_iterator", False):
         raise SystemExit(f"scheduler_conf max_steps: auto counts the batches of the sequence iterator, not "
