@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from tiny_recipe import REPO
+from tiny_recipe import REPO, copy_recipe, run_recipe
 
 LR, FINAL = 0.002, 0.05
 
@@ -70,3 +70,20 @@ def test_auto_max_steps_is_refused_where_it_cannot_be_counted():
     fixed = argparse.Namespace(scheduler="tristagelr", scheduler_conf={"max_steps": 10})
     resolve_auto_max_steps(fixed)
     assert fixed.scheduler_conf == {"max_steps": 10}
+
+
+@pytest.mark.slow
+def test_the_demo_config_collects_stats_and_trains_through_the_recipe(tiny_recipe, tmp_path):
+    """conf/train_default.yaml's max_steps: auto through stages 6 (ESPnet's collect_stats also builds the
+    scheduler) and 7, on the tiny data: a few steps, not the demo."""
+    rdir = copy_recipe(tiny_recipe, tmp_path / "asr1")
+    run_recipe(rdir, "--stage", "6", "--stop_stage", "7", "--expdir", "exp_default", "--models", "so_surface",
+               "--train_config", str(REPO / "conf" / "train_default.yaml"),
+               "--train_args", "--max_epoch 2 --num_iters_per_epoch 3")
+    conf = yaml.safe_load((rdir / "exp_default" / "so_surface_en" / "config.yaml").read_text())
+    assert conf["scheduler"] == "tristagelr" and conf["scheduler_conf"]["max_steps"] == 2 * 3
+    ckpt = torch.load(rdir / "exp_default" / "so_surface_en" / "checkpoint.pth", map_location="cpu",
+                      weights_only=False)
+    assert ckpt["schedulers"][0]["last_epoch"] == 6
+    # and ESPnet's INFO lines (the epoch results that the training progress, curves and report read) are logged
+    assert "2epoch results" in (rdir / "exp_default" / "so_surface_en" / "train.log").read_text()

@@ -127,8 +127,8 @@ def resolve_auto_max_steps(args: argparse.Namespace) -> None:
     if steps < 1:
         raise SystemExit(f"scheduler_conf max_steps: auto: {batches} batches per epoch x {args.max_epoch} epochs / "
                          f"accum_grad {args.accum_grad} is no optimizer step")
-    logging.info(f"tristagelr max_steps: auto -> {steps} ({args.max_epoch} epochs x {batches} batches // accum_grad "
-                 f"{args.accum_grad})")
+    # (no logging here: a logging call before ESPnet's main_worker configures the root logger would leave
+    # train.log without its INFO lines; config.yaml records the number)
     args.scheduler_conf = {**conf, "max_steps": steps}
 
 
