@@ -38,10 +38,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def train_args(out: str) -> list:
+def train_args(rdir: Path, out: str) -> list:
     """dual_asr_train arguments for a DO model on the tiny recipe's English data (as stage 7 builds them)."""
     args = ["--config", str(REPO / "conf" / "train_tiny.yaml"), "--model_conf", "outputs=[surface,meaning]",
-            "--normalize_conf", "stats_file=dump/fbank/train_en/cmvn.npz", "--token_type", "char"]
+            "--normalize_conf", "stats_file=dump/fbank/train_en/cmvn.npz", "--token_type", "char",
+            "--input_size", (rdir / "dump" / "fbank" / "train_en" / "feats_dim").read_text().strip()]
     for o in ("surface", "meaning"):
         args += [f"--token_list_{o}", f"data/token_list/en/{o}_char/tokens.txt"]
     for mode, data in (("train", "train_en"), ("valid", "dev_en")):
@@ -71,7 +72,7 @@ def assert_decodes(rdir: Path, model_dir: str, monkeypatch) -> None:
 def test_two_ranks_env_launcher_train_and_decode(tiny_recipe, tmp_path, monkeypatch):
     rdir = copy_recipe(tiny_recipe, tmp_path / "asr1")
     port = _free_port()
-    cmd = [sys.executable, "-m", "dualasr.bin.dual_asr_train", *train_args("exp/ddp_do_en"),
+    cmd = [sys.executable, "-m", "dualasr.bin.dual_asr_train", *train_args(rdir, "exp/ddp_do_en"),
            "--ngpu", "0", "--multiprocessing_distributed", "false", "--dist_backend", "gloo"]
     procs, logs = [], []
     for rank in (0, 1):

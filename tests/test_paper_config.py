@@ -16,7 +16,8 @@ def test_paper_config_builds_at_paper_scale(outputs, low, high):
     cfg = yaml.safe_load(CONF.read_text(encoding="utf-8"))
     assert cfg["optim"] == "adamw" and cfg["batch_type"] == "numel" and cfg["batch_bins"] >= 1_000_000
     args = DualASRTask.get_parser().parse_args(["--config", str(CONF), "--output_dir", "/tmp/unused",
-                                                "--normalize", "none", "--model_conf", f"outputs=[{outputs}]"])
+                                                "--normalize", "none", "--model_conf", f"outputs=[{outputs}]",
+                                                "--input_size", "80"])  # the recipe passes feats_dim
     tokens = ["<blank>", "<unk>"] + [chr(97 + i) for i in range(26)] + ["<space>", "<sos/eos>"]
     args.token_list_surface = args.token_list_meaning = tokens
     model = DualASRTask.build_model(args)
