@@ -24,3 +24,14 @@ def test_paper_config_builds_at_paper_scale(outputs, low, high):
     n = sum(p.numel() for p in model.parameters())
     assert low <= n <= high, n
     assert len(model.encoder.encoders) == 12 and model.encoder.output_size() == 256
+
+
+def test_features_without_input_size_are_refused_by_name():
+    # a hand-run training on dumped features that forgets --input_size used to fail in the STFT's padding
+    args = DualASRTask.get_parser().parse_args(["--config", str(CONF), "--output_dir", "/tmp/unused",
+                                                "--normalize", "none", "--model_conf", "outputs=[surface]",
+                                                "--train_data_path_and_name_and_type",
+                                                "dump/fbank/train/feats.scp,speech,kaldi_ark"])
+    args.token_list_surface = ["<blank>", "<unk>", "a", "<sos/eos>"]
+    with pytest.raises(RuntimeError, match=r"^dump/fbank/train/feats.scp: features \(kaldi_ark\), but no --input_size"):
+        DualASRTask.build_model(args)

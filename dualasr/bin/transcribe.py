@@ -140,7 +140,7 @@ class Transcriber:
         from espnet2.text.token_id_converter import TokenIDConverter
 
         from dualasr.bin.dual_asr_inference import DualSpeech2Text
-        from dualasr.bin.make_fbank import fbank_conf
+        from dualasr.bin.make_fbank import N_MELS, fbank_conf
 
         self.model_path = str(model)
         self.s2t = DualSpeech2Text.from_pretrained(str(model), device=device, **decode_kwargs)
@@ -148,7 +148,7 @@ class Transcriber:
         self.n_mels = (feats.get("fbank") or {}).get("num_mel_bins")
         if not isinstance(self.n_mels, int) or feats["fbank"] != fbank_conf(self.n_mels):
             raise SystemExit(f"{model}: trained with fbank settings {feats.get('fbank')}, but this dualasr computes "
-                             f"{fbank_conf(self.n_mels if isinstance(self.n_mels, int) else 80)}: use the dualasr "
+                             f"{fbank_conf(self.n_mels if isinstance(self.n_mels, int) else N_MELS)}: use the dualasr "
                              f"version the model was trained with")
         self.fs, self.lang = int(feats["fs"]), feats["lang"]
         self.nfd = bool(feats.get("decompose_hangul"))

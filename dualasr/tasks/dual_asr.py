@@ -258,6 +258,12 @@ class DualASRTask(AbsTask):
             logging.info(f"{o}: vocabulary size {len(token_lists[o])}")
 
         if args.input_size is None:
+            # features on disk with no --input_size would go through the waveform frontend and fail deep in its
+            # STFT (a padding error that names neither the data nor the option)
+            for path, name, kind in getattr(args, "train_data_path_and_name_and_type", None) or []:
+                if name == "speech" and kind in ("kaldi_ark", "npy"):
+                    raise RuntimeError(f"{path}: features ({kind}), but no --input_size: pass their dimension "
+                                       f"(the recipe reads it from the dump's feats_dim)")
             frontend = frontend_choices.get_class(args.frontend)(**args.frontend_conf)
             input_size = frontend.output_size()
         else:
