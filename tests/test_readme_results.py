@@ -84,3 +84,72 @@ def test_augmented_section_sets_the_augmented_demo_beside_the_demo(tmp_path):
     res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--augmented", "docs/demo_aug",
                cwd=tmp_path)
     assert res.returncode != 0 and "docs/demo_aug/robustness.csv: missing" in res.stderr
+
+
+MAIN_HEADER = "lang,output,metric,SO,DO,DO − SO\n"
+
+
+def _main_csv(d: Path, rows: str) -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "main.csv").write_text(MAIN_HEADER + rows, encoding="utf-8")
+
+
+def test_rerun_section_sets_two_runs_side_by_side(tmp_path):
+    demo = _report(tmp_path / "exp" / "report", "# Report\n\n## 1. SO vs DO\n\n- demo sentence.\n")
+    _main_csv(demo, "ko,surface,cer,2.45,2.52,+0.07 (1 run)\nko,surface,cer_space,2.30,2.39,+0.09 (1 run)\n"
+                    "en,meaning,cer,2.95,3.03,+0.08 (1 run)\n")
+    rerun = tmp_path / "docs" / "demo_rerun"
+    _main_csv(rerun, "ko,surface,cer,2.82,2.78,-0.04 (1 run)\nen,meaning,cer,3.47,3.12,-0.35 (1 run)\n")
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n<!-- results:begin -->\nold\n<!-- results:end -->\n")
+    res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--rerun", "docs/demo_rerun",
+               cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    text = readme.read_text()
+    assert "| ko | surface | 2.45 | 2.82 | 2.52 | 2.78 | +0.07 | -0.04 |" in text
+    assert "| en | meaning | 2.95 | 3.47 | 3.03 | 3.12 | +0.08 | -0.35 |" in text
+    assert "moved by up to 0.52 points and a DO − SO difference by up to 0.43; 2 of 2 differences changed sign" in text
+    assert "2.30" not in text  # CER rows only
+    (rerun / "main.csv").write_text(MAIN_HEADER + "ko,surface,cer,n/a,2.78,-0.04\n", encoding="utf-8")
+    res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--rerun", "docs/demo_rerun",
+               cwd=tmp_path)
+    assert res.returncode != 0 and "docs/demo_rerun/main.csv:2: expected numbers" in res.stderr
+
+
+def test_sections_rewrites_only_the_named_sections_and_the_first_line(tmp_path):
+    demo = _report(tmp_path / "exp" / "report", "# Report\n\n## 1. SO vs DO\n\n- demo sentence.\n")
+    _main_csv(demo, "en,surface,cer,1.64,1.81,+0.17 (1 run)\n")
+    variants = _report(tmp_path / "docs" / "variants",
+                       "# Report\n\n## 5. Dual-output variants\n\n- first variants.\n")
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n<!-- results:begin -->\nold\n<!-- results:end -->\n\n## After\n")
+    assert _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--variants",
+                "docs/variants", "--note", "run A", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "docs" / "demo" / "README.md").read_text() == (demo / "README.md").read_text()
+    # the demo's exp/ is gone; a later variants run and a rerun replace their sections only
+    (demo / "README.md").write_text("# Report\n\n## 1. SO vs DO\n\n- another run's sentence.\n")
+    (variants / "README.md").write_text("# Report\n\n## 5. Dual-output variants\n\n- second variants.\n")
+    _main_csv(tmp_path / "rerun", "en,surface,cer,1.76,1.69,-0.07 (1 run)\n")
+    res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--variants",
+               "docs/variants", "--rerun", "rerun", "--sections", "variants", "rerun", "--note", "run A; variants B",
+               cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    text = readme.read_text()
+    assert "- demo sentence." in text and "another run's sentence" not in text
+    assert "- second variants." in text and "first variants" not in text
+    assert "| en | surface | 1.64 | 1.76 | 1.81 | 1.69 | +0.17 | -0.07 |" in text
+    assert "; run A; variants B. All tables: [docs/demo/tables.md](docs/demo/tables.md)._" in text
+    assert "run A. All" not in text and text.endswith("<!-- results:end -->\n\n## After\n")
+    assert text.index("second variants") < text.index("run twice")
+    # once more: the sections are replaced, not appended again
+    res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--variants",
+               "docs/variants", "--rerun", "rerun", "--sections", "variants", "rerun", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert readme.read_text() == text
+    res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--sections", "rerun",
+               cwd=tmp_path)
+    assert res.returncode != 0 and "--sections rerun: give --rerun DIR" in res.stderr
+    # the whole section rebuilt from the copy in docs/demo (no exp/)
+    res = _run("--report", "docs/demo", "--readme", "README.md", "--figures", "docs/demo", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "- demo sentence." in readme.read_text() and (tmp_path / "docs" / "demo" / "main.csv").is_file()

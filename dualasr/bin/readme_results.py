@@ -14,6 +14,14 @@ report's "Dual-output variants" section, its figure links pointing into DIR.
 ``--augmented DIR`` (the report of the augmented demo, copied by ``make demo-aug`` to docs/demo_aug) adds a
 table of its clean, noisy and reverb CERs beside the demo's own (models trained without augmentation).
 
+``--rerun DIR`` (the copied report of another run of the same recipe, config and seed, e.g. on another machine)
+adds a table of both runs' SO, DO and DO − SO CERs side by side: how far one run's numbers move.
+
+``--sections NAME ...`` (variants, augmented, rerun) rewrites only those sections of the README's results, and its
+first line when ``--note`` is given, and keeps the rest as it is: for a report that came later than the demo's
+(``make variants`` after a ``make demo`` whose exp/ is gone). The report's README.md is also copied into the
+``--figures`` dir, so that a later run can rebuild the whole section from there (``--report docs/demo``).
+
 ``--transcribe MODEL.zip AUDIO`` also runs ``python -m dualasr.bin.transcribe`` on that packed model
 and audio file (text and json formats) and puts its real output between ``<!-- transcribe:begin -->``
 and ``<!-- transcribe:end -->`` (the "Use a trained model" section).
@@ -110,6 +118,65 @@ def augmentation_section(aug: Path, plain: Path, root: Path) -> str:
             "One seed each.\n\n" + "\n".join(lines) + "\n")
 
 
+def _main_cer_rows(path: Path) -> dict:
+    """(lang, output) -> (SO, DO, DO − SO) CER of a report's main.csv."""
+    import csv
+
+    if not path.is_file():
+        raise SystemExit(f"{path}: missing (a report of the recipe's stage 12 has it)")
+    rows = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        for i, r in enumerate(csv.DictReader(f), start=2):
+            if r.get("metric") != "cer":
+                continue
+            try:
+                rows[(r["lang"], r["output"])] = tuple(float(r[c].split()[0]) for c in ("SO", "DO", "DO − SO"))
+            except (KeyError, ValueError, IndexError, AttributeError):
+                raise SystemExit(f"{path}:{i}: expected numbers in SO, DO and DO − SO, got {dict(r)}") from None
+    return rows
+
+
+def rerun_section(rerun: Path, plain: Path, root: Path) -> str:
+    """The main table's CER rows of the README's run (``plain``: the copied report) beside those of another run
+    of the same config and seed (``rerun``), and how far the numbers moved between the two."""
+    a, b = _main_cer_rows(plain / "main.csv"), _main_cer_rows(rerun / "main.csv")
+    keys = [k for k in a if k in b]
+    if not keys:
+        raise SystemExit(f"{rerun / 'main.csv'}: no CER row in common with {plain / 'main.csv'}")
+    lines = ["| lang | output | SO | SO, rerun | DO | DO, rerun | DO − SO | DO − SO, rerun |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for k in keys:
+        lines.append(f"| {k[0]} | {k[1]} | {a[k][0]:.2f} | {b[k][0]:.2f} | {a[k][1]:.2f} | {b[k][1]:.2f} "
+                     f"| {a[k][2]:+.2f} | {b[k][2]:+.2f} |")
+    move_cer = max(abs(a[k][i] - b[k][i]) for k in keys for i in (0, 1))
+    move_diff = max(abs(a[k][2] - b[k][2]) for k in keys)
+    flips = sum((a[k][2] > 0) != (b[k][2] > 0) for k in keys if a[k][2] and b[k][2])
+    rel = rerun.relative_to(root) if rerun.is_relative_to(root) else rerun
+    return (f"### The same config and seed, run twice (the rerun's report: [{rel}/README.md]({rel}/README.md))\n\n"
+            "CER (%) of the main table above and of another run of the same recipe, config and seed. "
+            f"Between the two runs a model's CER moved by up to {move_cer:.2f} points and a DO − SO difference by up "
+            f"to {move_diff:.2f}; {flips} of {len(keys)} differences changed sign. A one-run difference within that "
+            "range is not a finding; `make paper`'s seeds are what can carry one.\n\n" + "\n".join(lines) + "\n")
+
+
+SECTION_HEADS = {"variants": "### Dual-output variants (", "augmented": "### Training with noise and reverberation (",
+                 "rerun": "### The same config and seed, run twice ("}
+
+
+def replace_sections(block: str, parts: dict) -> str:
+    """``block`` (the README's results section, between the markers) with each of ``parts`` (name -> new
+    section text) in place of its old section, or appended when it had none."""
+    for name, part in parts.items():
+        head = SECTION_HEADS[name]
+        i = block.find("\n" + head)
+        if i < 0:
+            block = block.rstrip("\n") + "\n\n" + part.rstrip("\n") + "\n"
+            continue
+        j = block.find("\n### ", i + 1)
+        block = block[: i + 1] + part.rstrip("\n") + "\n" + ("\n" + block[j + 1:] if j >= 0 else "")
+    return block
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--report", type=Path, required=True, help="exp/report of a finished recipe run")
@@ -121,20 +188,27 @@ def main(argv=None) -> int:
     p.add_argument("--augmented", type=Path, default=None,
                    help="a copied report of the augmented demo (make demo-aug: docs/demo_aug): its robustness table "
                         "is set beside the demo's")
+    p.add_argument("--rerun", type=Path, default=None,
+                   help="the copied report of another run of the same config and seed: both runs' CERs side by side")
+    p.add_argument("--sections", nargs="+", choices=sorted(SECTION_HEADS), default=None,
+                   help="rewrite only these sections (and the first line, with --note); keep the rest of the results")
     p.add_argument("--transcribe", nargs=2, type=Path, metavar=("MODEL_ZIP", "AUDIO"),
                    help="also paste transcribe's real output for this packed model and audio file")
     a = p.parse_args(argv)
+    if a.sections:
+        return update_sections(a)
     src = a.report / "README.md"
     if not src.is_file():
         raise SystemExit(f"{src}: missing; run the report stage (12) first")
-    if a.figures.exists():
-        shutil.rmtree(a.figures)
-    if (a.report / "figures").is_dir():
-        shutil.copytree(a.report / "figures", a.figures / "figures")
-    for f in ("tables.md", "tables.tex", "main.csv", "robustness.csv"):
-        if (a.report / f).is_file():
-            a.figures.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(a.report / f, a.figures / f)
+    if a.figures.resolve() != a.report.resolve():  # --report docs/demo: rebuilt from the copy already there
+        if a.figures.exists():
+            shutil.rmtree(a.figures)
+        if (a.report / "figures").is_dir():
+            shutil.copytree(a.report / "figures", a.figures / "figures")
+        for f in ("README.md", "tables.md", "tables.tex", "main.csv", "robustness.csv"):
+            if (a.report / f).is_file():
+                a.figures.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(a.report / f, a.figures / f)
     rel = a.figures.relative_to(a.readme.parent) if a.figures.is_relative_to(a.readme.parent) else a.figures
     body = src.read_text(encoding="utf-8")
     body = re.sub(r"^# Report\n", "", body)
@@ -145,6 +219,8 @@ def main(argv=None) -> int:
         body = body.rstrip("\n") + "\n\n" + variants_section(a.variants, a.readme.parent)
     if a.augmented:
         body = body.rstrip("\n") + "\n\n" + augmentation_section(a.augmented, a.figures, a.readme.parent)
+    if a.rerun:
+        body = body.rstrip("\n") + "\n\n" + rerun_section(a.rerun, a.figures, a.readme.parent)
     section = (f"{BEGIN}\n_Generated by `python -m dualasr.bin.readme_results` from `{a.report}`"
                + (f"; {a.note}" if a.note else "") + f". All tables: [{rel}/tables.md]({rel}/tables.md)._\n\n"
                + body.strip() + f"\n{END}")
@@ -160,6 +236,36 @@ def main(argv=None) -> int:
         text = text[: text.index(T_BEGIN)] + part + text[text.index(T_END) + len(T_END):]
     write_atomic(a.readme, text)
     print(f"{a.readme}: results section rewritten from {src}", file=sys.stderr)
+    return 0
+
+
+def update_sections(a: argparse.Namespace) -> int:
+    """``--sections``: the README's results section with only the named sections (and, with ``--note``, its
+    first line) rebuilt; the demo's own part is kept as it is (``--figures``: the demo's copied report)."""
+    text = a.readme.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{a.readme}: no {BEGIN} ... {END} section to update: run without --sections first")
+    builders = {"variants": lambda: a.variants and variants_section(a.variants, a.readme.parent),
+                "augmented": lambda: a.augmented and augmentation_section(a.augmented, a.figures, a.readme.parent),
+                "rerun": lambda: a.rerun and rerun_section(a.rerun, a.figures, a.readme.parent)}
+    parts = {}
+    for name in a.sections:
+        part = builders[name]()
+        if not part:
+            raise SystemExit(f"--sections {name}: give --{name} DIR")
+        parts[name] = part
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    block = text[start:end]
+    if a.note:
+        first, _, rest = block.lstrip("\n").partition("\n")
+        m = re.match(r"_Generated by `python -m dualasr.bin.readme_results` from `[^`]*`", first)
+        if not m:
+            raise SystemExit(f"{a.readme}: the results section does not start with readme_results' first line")
+        rel = a.figures.relative_to(a.readme.parent) if a.figures.is_relative_to(a.readme.parent) else a.figures
+        block = "\n" + f"{m.group(0)}; {a.note}. All tables: [{rel}/tables.md]({rel}/tables.md)._" + "\n" + rest
+    block = replace_sections(block, parts)
+    write_atomic(a.readme, text[:start] + block.rstrip("\n") + "\n" + text[end:])
+    print(f"{a.readme}: sections {', '.join(a.sections)} rewritten", file=sys.stderr)
     return 0
 
 
