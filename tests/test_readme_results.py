@@ -21,6 +21,15 @@ def _run(*args, cwd):
                           capture_output=True, text=True)
 
 
+def _build(tmp_path: Path, demo: Path, *extra: str) -> str:
+    """The README's results section built afresh from ``demo`` (and ``extra`` options); its new text."""
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n<!-- results:begin -->\nold\n<!-- results:end -->\n")
+    res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", *extra, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    return readme.read_text()
+
+
 def test_results_and_variants_sections(tmp_path):
     demo = _report(tmp_path / "exp" / "report", "# Report\n\n## 1. SO vs DO\n\n- demo sentence.\n")
     variants = _report(tmp_path / "docs" / "variants",
@@ -67,12 +76,7 @@ def test_augmented_section_sets_the_augmented_demo_beside_the_demo(tmp_path):
     (aug / "robustness.csv").write_text(
         ROB_HEADER + "en,test_en,surface,cer,SO,3.40,6.00,6.50,1.76,1.91\n"
         "en,test_en,surface,cer,DO,4.00,9.00,7.00,2.25,1.75\n", encoding="utf-8")
-    readme = tmp_path / "README.md"
-    readme.write_text("# x\n\n<!-- results:begin -->\nold\n<!-- results:end -->\n")
-    res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--augmented", "docs/demo_aug",
-               cwd=tmp_path)
-    assert res.returncode == 0, res.stderr
-    text = readme.read_text()
+    text = _build(tmp_path, demo, "--augmented", "docs/demo_aug")
     assert "### Training with noise and reverberation (`make demo-aug`" in text
     assert "| en | surface | SO | 3.00 | 3.40 | +0.40 | 13.33 | 1.76 | 12.00 | 1.91 |" in text
     assert "| en | surface | DO | 3.20 | 4.00 | +0.80 | 12.50 | 2.25 | 11.25 | 1.75 |" in text
@@ -100,12 +104,7 @@ def test_rerun_section_sets_two_runs_side_by_side(tmp_path):
                     "en,meaning,cer,2.95,3.03,+0.08 (1 run)\n")
     rerun = tmp_path / "docs" / "demo_rerun"
     _main_csv(rerun, "ko,surface,cer,2.82,2.78,-0.04 (1 run)\nen,meaning,cer,3.47,3.12,-0.35 (1 run)\n")
-    readme = tmp_path / "README.md"
-    readme.write_text("# x\n\n<!-- results:begin -->\nold\n<!-- results:end -->\n")
-    res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--rerun", "docs/demo_rerun",
-               cwd=tmp_path)
-    assert res.returncode == 0, res.stderr
-    text = readme.read_text()
+    text = _build(tmp_path, demo, "--rerun", "docs/demo_rerun")
     assert "| ko | surface | 2.45 | 2.82 | 2.52 | 2.78 | +0.07 | -0.04 |" in text
     assert "| en | meaning | 2.95 | 3.47 | 3.03 | 3.12 | +0.08 | -0.35 |" in text
     assert "moved by up to 0.52 points and a DO − SO difference by up to 0.43; 2 of 2 differences changed sign" in text
