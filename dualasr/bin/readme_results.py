@@ -43,6 +43,21 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 T_BEGIN, T_END = "<!-- transcribe:begin -->", "<!-- transcribe:end -->"
 
 
+def _rel(path: Path, root: Path) -> Path:
+    """``path`` as a link from a file in ``root`` (as given when it lies elsewhere)."""
+    return path.relative_to(root) if path.is_relative_to(root) else path
+
+
+def _csv_rows(path: Path, missing: str) -> list:
+    """The rows of a report's CSV (dicts by header); a one-line error saying ``missing`` when it is not there."""
+    import csv
+
+    if not path.is_file():
+        raise SystemExit(f"{path}: missing ({missing})")
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def transcribe_section(model: Path, audio: Path) -> str:
     """The real output of ``transcribe`` (text, then json) on ``audio``, as markdown code blocks."""
     blocks = []
@@ -71,7 +86,7 @@ def variants_section(report: Path, root: Path) -> str:
     m = re.search(r"^## [0-9.]* *Dual-output variants\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
     if not m:
         raise SystemExit(f"{src}: no 'Dual-output variants' section (were do_* models trained and scored?)")
-    rel = report.relative_to(root) if report.is_relative_to(root) else report
+    rel = _rel(report, root)
     part = m.group(1).strip().replace("](figures/", f"]({rel}/figures/")
     return (f"### Dual-output variants (`make variants`; the full report: [{rel}/README.md]({rel}/README.md))"
             f"\n\n{part}\n")
@@ -79,13 +94,9 @@ def variants_section(report: Path, root: Path) -> str:
 
 def _robustness_rows(path: Path) -> dict:
     """(lang, output, model) -> row of a report's robustness.csv: the CER rows of SO and DO models."""
-    import csv
-
-    if not path.is_file():
-        raise SystemExit(f"{path}: missing (the report of a run with --robust_test_sets true has it)")
-    with open(path, encoding="utf-8", newline="") as f:
-        return {(r["lang"], r["output"], r["model"]): r for r in csv.DictReader(f)
-                if r["metric"] == "cer" and r["model"] in ("SO", "DO")}
+    return {(r["lang"], r["output"], r["model"]): r
+            for r in _csv_rows(path, "the report of a run with --robust_test_sets true has it")
+            if r["metric"] == "cer" and r["model"] in ("SO", "DO")}
 
 
 def augmentation_section(aug: Path, plain: Path, root: Path) -> str:
@@ -107,7 +118,7 @@ def augmentation_section(aug: Path, plain: Path, root: Path) -> str:
         clean_ok += d <= 0.5
         lines.append(f"| {k[0]} | {k[1]} | {k[2]} | {rp['clean']} | {ra['clean']} | {d:+.2f} | {rp['noisy ÷ clean']} "
                      f"| {ra['noisy ÷ clean']} | {rp['reverb ÷ clean']} | {ra['reverb ÷ clean']} |")
-    rel = aug.relative_to(root) if aug.is_relative_to(root) else aug
+    rel = _rel(aug, root)
     return (f"### Training with noise and reverberation (`make demo-aug`; the full report: "
             f"[{rel}/README.md]({rel}/README.md))\n\n"
             "CER (%) on the clean test sets, and the ratios of the noisy (10 dB SNR) and reverberant test sets' CER "
@@ -120,19 +131,14 @@ def augmentation_section(aug: Path, plain: Path, root: Path) -> str:
 
 def _main_cer_rows(path: Path) -> dict:
     """(lang, output) -> (SO, DO, DO − SO) CER of a report's main.csv."""
-    import csv
-
-    if not path.is_file():
-        raise SystemExit(f"{path}: missing (a report of the recipe's stage 12 has it)")
     rows = {}
-    with open(path, encoding="utf-8", newline="") as f:
-        for i, r in enumerate(csv.DictReader(f), start=2):
-            if r.get("metric") != "cer":
-                continue
-            try:
-                rows[(r["lang"], r["output"])] = tuple(float(r[c].split()[0]) for c in ("SO", "DO", "DO − SO"))
-            except (KeyError, ValueError, IndexError, AttributeError):
-                raise SystemExit(f"{path}:{i}: expected numbers in SO, DO and DO − SO, got {dict(r)}") from None
+    for i, r in enumerate(_csv_rows(path, "a report of the recipe's stage 12 has it"), start=2):
+        if r.get("metric") != "cer":
+            continue
+        try:
+            rows[(r["lang"], r["output"])] = tuple(float(r[c].split()[0]) for c in ("SO", "DO", "DO − SO"))
+        except (KeyError, ValueError, IndexError, AttributeError):
+            raise SystemExit(f"{path}:{i}: expected numbers in SO, DO and DO − SO, got {dict(r)}") from None
     return rows
 
 
@@ -151,7 +157,7 @@ def rerun_section(rerun: Path, plain: Path, root: Path) -> str:
     move_cer = max(abs(a[k][i] - b[k][i]) for k in keys for i in (0, 1))
     move_diff = max(abs(a[k][2] - b[k][2]) for k in keys)
     flips = sum((a[k][2] > 0) != (b[k][2] > 0) for k in keys if a[k][2] and b[k][2])
-    rel = rerun.relative_to(root) if rerun.is_relative_to(root) else rerun
+    rel = _rel(rerun, root)
     return (f"### The same config and seed, run twice (the rerun's report: [{rel}/README.md]({rel}/README.md))\n\n"
             "CER (%) of the main table above and of another run of the same recipe, config and seed. "
             f"Between the two runs a model's CER moved by up to {move_cer:.2f} points and a DO − SO difference by up "
@@ -161,6 +167,23 @@ def rerun_section(rerun: Path, plain: Path, root: Path) -> str:
 
 SECTION_HEADS = {"variants": "### Dual-output variants (", "augmented": "### Training with noise and reverberation (",
                  "rerun": "### The same config and seed, run twice ("}
+
+
+def optional_sections(a: argparse.Namespace, names=tuple(SECTION_HEADS)) -> dict:
+    """name -> section text of each of ``names`` whose report was given (--variants, --augmented, --rerun), in the
+    README's order; the demo's own copied report (``--figures``) is the other side of augmented and rerun."""
+    root = a.readme.parent
+    build = {"variants": lambda d: variants_section(d, root),
+             "augmented": lambda d: augmentation_section(d, a.figures, root),
+             "rerun": lambda d: rerun_section(d, a.figures, root)}
+    return {n: build[n](getattr(a, n)) for n in SECTION_HEADS if n in names and getattr(a, n)}
+
+
+def first_line(a: argparse.Namespace) -> str:
+    """The results section's first line: where its numbers come from (``--report``, ``--note``)."""
+    rel = _rel(a.figures, a.readme.parent)
+    return (f"_Generated by `python -m dualasr.bin.readme_results` from `{a.report}`"
+            + (f"; {a.note}" if a.note else "") + f". All tables: [{rel}/tables.md]({rel}/tables.md)._")
 
 
 def replace_sections(block: str, parts: dict) -> str:
@@ -209,21 +232,15 @@ def main(argv=None) -> int:
             if (a.report / f).is_file():
                 a.figures.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(a.report / f, a.figures / f)
-    rel = a.figures.relative_to(a.readme.parent) if a.figures.is_relative_to(a.readme.parent) else a.figures
+    rel = _rel(a.figures, a.readme.parent)
     body = src.read_text(encoding="utf-8")
     body = re.sub(r"^# Report\n", "", body)
     body = re.sub(r"^Regenerated from .*\n", "", body, flags=re.M)
     body = body.replace("](figures/", f"]({rel}/figures/").replace("](tables.md)", f"]({rel}/tables.md)")
     body = re.sub(r"^## ", "### ", body, flags=re.M)
-    if a.variants:
-        body = body.rstrip("\n") + "\n\n" + variants_section(a.variants, a.readme.parent)
-    if a.augmented:
-        body = body.rstrip("\n") + "\n\n" + augmentation_section(a.augmented, a.figures, a.readme.parent)
-    if a.rerun:
-        body = body.rstrip("\n") + "\n\n" + rerun_section(a.rerun, a.figures, a.readme.parent)
-    section = (f"{BEGIN}\n_Generated by `python -m dualasr.bin.readme_results` from `{a.report}`"
-               + (f"; {a.note}" if a.note else "") + f". All tables: [{rel}/tables.md]({rel}/tables.md)._\n\n"
-               + body.strip() + f"\n{END}")
+    for part in optional_sections(a).values():
+        body = body.rstrip("\n") + "\n\n" + part
+    section = f"{BEGIN}\n{first_line(a)}\n\n" + body.strip() + f"\n{END}"
     text = a.readme.read_text(encoding="utf-8")
     if BEGIN in text and END in text:
         text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
@@ -245,25 +262,17 @@ def update_sections(a: argparse.Namespace) -> int:
     text = a.readme.read_text(encoding="utf-8")
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{a.readme}: no {BEGIN} ... {END} section to update: run without --sections first")
-    builders = {"variants": lambda: a.variants and variants_section(a.variants, a.readme.parent),
-                "augmented": lambda: a.augmented and augmentation_section(a.augmented, a.figures, a.readme.parent),
-                "rerun": lambda: a.rerun and rerun_section(a.rerun, a.figures, a.readme.parent)}
-    parts = {}
     for name in a.sections:
-        part = builders[name]()
-        if not part:
+        if not getattr(a, name):
             raise SystemExit(f"--sections {name}: give --{name} DIR")
-        parts[name] = part
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
     block = text[start:end]
     if a.note:
         first, _, rest = block.lstrip("\n").partition("\n")
-        m = re.match(r"_Generated by `python -m dualasr.bin.readme_results` from `[^`]*`", first)
-        if not m:
+        if not first.startswith("_Generated by `python -m dualasr.bin.readme_results` from "):
             raise SystemExit(f"{a.readme}: the results section does not start with readme_results' first line")
-        rel = a.figures.relative_to(a.readme.parent) if a.figures.is_relative_to(a.readme.parent) else a.figures
-        block = "\n" + f"{m.group(0)}; {a.note}. All tables: [{rel}/tables.md]({rel}/tables.md)._" + "\n" + rest
-    block = replace_sections(block, parts)
+        block = f"\n{first_line(a)}\n{rest}"
+    block = replace_sections(block, optional_sections(a, a.sections))
     write_atomic(a.readme, text[:start] + block.rstrip("\n") + "\n" + text[end:])
     print(f"{a.readme}: sections {', '.join(a.sections)} rewritten", file=sys.stderr)
     return 0
