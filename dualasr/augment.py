@@ -204,12 +204,19 @@ def preprocessor(rir_scp: Optional[Path], rir_apply_prob: float, noise_scp: Opti
 
 def augment_dir(src: Path, dst: Path, seed: int, purpose: str, rir_scp: Optional[Path] = None,
                 rir_apply_prob: float = 1.0, noise_scp: Optional[Path] = None, noise_apply_prob: float = 1.0,
-                noise_db_range: str = "10", fs: int = 16000) -> int:
-    """Write ``dst``: the data dir ``src`` with each utterance's audio passed once through ESPnet's
+                noise_db_range: str = "10", fs: int = 16000, copies: int = 1, keep_clean: bool = False) -> int:
+    """Write ``dst``: the data dir ``src`` with each utterance's audio passed through ESPnet's
     augmentation (written to ``dst/wav/<uttid>.wav``); texts, speakers and ``utt2speed`` carried over.
-    Returns the number of utterances."""
+    Returns the number of utterances.
+
+    ``copies`` realisations of each utterance (copy k draws with purpose ``<purpose>`` for k = 1, else
+    ``<purpose><k>``), and with ``keep_clean`` the clean utterance beside them. With more than one
+    utterance per source utterance, the augmented ones are named Kaldi style, as speed perturbation's
+    are: ``aug<k>-<uttid>``, speaker ``aug<k>-<spk>``; the clean one keeps its id."""
     if not rir_scp and not noise_scp:
         raise SystemExit(f"augment: {src} -> {dst}: neither an RIR list nor a noise list to apply")
+    if copies < 1:
+        raise SystemExit(f"augment: {src} -> {dst}: {copies} augmented copies asked for, at least 1 is needed")
     for scp in (rir_scp, noise_scp):
         if scp and not Path(scp).is_file():
             raise SystemExit(f"augment: {scp}: no such file")
@@ -217,24 +224,32 @@ def augment_dir(src: Path, dst: Path, seed: int, purpose: str, rir_scp: Optional
     src, dst = Path(src), Path(dst)
     wavdir = (dst / "wav").absolute()
     wavdir.mkdir(parents=True, exist_ok=True)
-    out = []
+    out, ids = [], {}  # ids: new id -> source id (for utt2speed)
+    renamed = copies > 1 or keep_clean
     state = np.random.get_state()
     try:
         for u in read_data_dir(src):
             x, sr = _load(u.wav, str(src / "wav.scp"), u.uttid)
             if sr != fs:
                 raise SystemExit(f"{src / 'wav.scp'}: {u.uttid}: sample rate {sr}, not {fs}")
-            # ESPnet draws from numpy's global generator: seeded per utterance, so each draw depends
-            # only on (seed, purpose, utterance id), not on the order or the other utterances
-            np.random.seed(utt_seed(seed, purpose, u.uttid))
-            y = prep(u.uttid, {"speech": x.astype(np.float64)})["speech"]
-            y = np.asarray(y, dtype=np.float64).reshape(-1)  # (time,) or (time, 1) -> mono
-            path = wavdir / f"{u.uttid}.wav"
-            write_wav_atomic(path, y, fs)
-            out.append(Utterance(u.uttid, str(path), u.spk, u.surface, u.meaning, u.canonical))
+            if keep_clean:
+                out.append(u)
+                ids[u.uttid] = u.uttid
+            for k in range(1, copies + 1):
+                # ESPnet draws from numpy's global generator: seeded per utterance, so each draw depends
+                # only on (seed, purpose, copy, utterance id), not on the order or the other utterances
+                np.random.seed(utt_seed(seed, purpose if k == 1 else f"{purpose}{k}", u.uttid))
+                y = prep(u.uttid, {"speech": x.astype(np.float64)})["speech"]
+                y = np.asarray(y, dtype=np.float64).reshape(-1)  # (time,) or (time, 1) -> mono
+                pre = f"aug{k}-" if renamed else ""
+                path = wavdir / f"{pre}{u.uttid}.wav"
+                write_wav_atomic(path, y, fs)
+                out.append(Utterance(pre + u.uttid, str(path), pre + u.spk, u.surface, u.meaning, u.canonical))
+                ids[pre + u.uttid] = u.uttid
     finally:
         np.random.set_state(state)
     write_data_dir(dst, out)
     if (src / "utt2speed").is_file():
-        write_kaldi_map(dst / "utt2speed", read_kaldi_map(src / "utt2speed").items())
+        speed = read_kaldi_map(src / "utt2speed")
+        write_kaldi_map(dst / "utt2speed", [(new, speed[old]) for new, old in ids.items() if old in speed])
     return len(out)

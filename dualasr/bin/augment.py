@@ -36,6 +36,10 @@ def main(argv=None) -> int:
     b.add_argument("--noise_apply_prob", type=float, default=1.0)
     b.add_argument("--noise_db_range", default="10", help="SNR in dB: LOW_HIGH (uniform) or one value (ESPnet's format)")
     b.add_argument("--fs", type=int, default=16000)
+    b.add_argument("--copies", type=int, default=1,
+                   help="augmented realisations of each utterance (ids aug<k>-<uttid> when more than one)")
+    b.add_argument("--keep_clean", action="store_true",
+                   help="keep the clean utterances beside the augmented ones (which are then named aug<k>-<uttid>)")
     a = p.parse_args(argv)
     from dualasr.augment import augment_dir, make_assets
 
@@ -45,7 +49,7 @@ def main(argv=None) -> int:
         print(f"{a.out}: RIRs and noises (train and test pools) in {time.time() - t:.1f} s", file=sys.stderr)
     else:
         n = augment_dir(a.src, a.dst, a.seed, a.purpose, a.rir_scp, a.rir_apply_prob, a.noise_scp,
-                        a.noise_apply_prob, a.noise_db_range, a.fs)
+                        a.noise_apply_prob, a.noise_db_range, a.fs, a.copies, a.keep_clean)
         print(f"{a.dst}: {n} utterances augmented in {time.time() - t:.1f} s", file=sys.stderr)
     return 0
 

@@ -47,6 +47,8 @@ augment_noise=false    # true: add coloured noise / babble of other training spe
 rir_apply_prob=0.5     # ESPnet's rir_apply_prob: share of training utterances reverberated
 noise_apply_prob=0.5   # ESPnet's noise_apply_prob: share of training utterances given noise
 noise_db_range=5_20    # ESPnet's noise_db_range: SNR in dB, LOW_HIGH (uniform) or one value
+augment_copies=1       # augmented realisations of each training utterance (each its own draw; ids aug<k>-<uttid>)
+augment_keep_clean=false # true: the clean training utterances stay beside the augmented ones (more data an epoch)
 augment_seed=""        # seed of the RIRs, noises and per-utterance draws (default: --seed)
 robust_test_sets=false # true: every test set also gets <test>_noisy and <test>_reverb (test-only noises and rooms)
 robust_snr=10          # SNR (dB) of the _noisy test sets
@@ -194,6 +196,8 @@ if run_stage 2 "augmentation: speed perturbation (${speed_perturb_factors:-none}
         src=$datadir/$(train_name_clean "$l"); dst=$datadir/$(train_name "$l"); aug_args=()
         [ "$augment_rir" != true ] || aug_args+=(--rir_scp "$adir/train/rirs.scp" --rir_apply_prob "$rir_apply_prob")
         [ "$augment_noise" != true ] || aug_args+=(--noise_scp "$adir/train/noises.scp" --noise_apply_prob "$noise_apply_prob" --noise_db_range "$noise_db_range")
+        [ "$augment_copies" = 1 ] || aug_args+=(--copies "$augment_copies")
+        [ "$augment_keep_clean" != true ] || aug_args+=(--keep_clean)
         want="seed=$aseed ${aug_args[*]}"
         if params_done "$datadir/.done/aug_$(basename "$dst")" "$want"; then log "$dst already made"; else
           rm -rf "$dst"
