@@ -12,7 +12,7 @@ import pytest
 import soundfile
 
 from dualasr.augment import augment_dir, make_assets
-from dualasr.data.datadir import Utterance, read_data_dir, read_kaldi_map, write_data_dir
+from dualasr.data.datadir import Utterance, read_data_dir, read_kaldi_map, write_data_dir, write_kaldi_map
 
 FS = 16000
 
@@ -130,6 +130,31 @@ def test_augment_dir_is_deterministic_per_utterance(tmp_path, assets):
     z = read_kaldi_map(tmp_path / "z" / "wav.scp")
     assert any(Path(x[v.uttid]).read_bytes() != Path(z[v.uttid]).read_bytes() for v in utts)
     assert read_kaldi_map(tmp_path / "x" / "text.surface") == read_kaldi_map(src / "text.surface")
+
+
+def test_copies_and_the_clean_ones_beside_them(tmp_path, assets):
+    """copies=2 with keep_clean: each utterance three times (clean, aug1-, aug2-), speakers renamed with
+    their utterances, copy 1 the same audio as a single realisation, copy 2 another draw; utt2speed
+    follows the new ids."""
+    src = assets / "train"
+    kw = dict(rir_scp=assets / "a" / "train" / "rirs.scp", rir_apply_prob=1.0,
+              noise_scp=assets / "a" / "train" / "noises.scp", noise_apply_prob=1.0, noise_db_range="5_20")
+    utts = read_data_dir(src)
+    write_data_dir(tmp_path / "src", utts)
+    write_kaldi_map(tmp_path / "src" / "utt2speed", [(u.uttid, "1") for u in utts])
+    one = augment_dir(tmp_path / "src", tmp_path / "one", 1, "train", **kw)
+    n = augment_dir(tmp_path / "src", tmp_path / "three", 1, "train", copies=2, keep_clean=True, **kw)
+    assert (one, n) == (len(utts), 3 * len(utts))
+    wav1, wav3 = read_kaldi_map(tmp_path / "one" / "wav.scp"), read_kaldi_map(tmp_path / "three" / "wav.scp")
+    spk3 = read_kaldi_map(tmp_path / "three" / "utt2spk")
+    assert set(read_kaldi_map(tmp_path / "three" / "utt2speed")) == set(wav3)
+    for u in utts:
+        assert wav3[u.uttid] == u.wav and spk3[u.uttid] == u.spk  # the clean one, as it was
+        assert spk3[f"aug1-{u.uttid}"] == f"aug1-{u.spk}" and spk3[f"aug2-{u.uttid}"] == f"aug2-{u.spk}"
+        assert Path(wav3[f"aug1-{u.uttid}"]).read_bytes() == Path(wav1[u.uttid]).read_bytes()
+        assert Path(wav3[f"aug2-{u.uttid}"]).read_bytes() != Path(wav1[u.uttid]).read_bytes()
+    with pytest.raises(SystemExit, match="0 augmented copies"):
+        augment_dir(src, tmp_path / "none", 1, "train", copies=0, **kw)
 
 
 def test_bad_input_names_the_file(tmp_path, assets):
