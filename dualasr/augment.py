@@ -30,6 +30,7 @@ the other half of the training speakers.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -49,6 +50,7 @@ BABBLE_TALKERS = (3, 6)
 POOLS = ("train", "test")
 # Pool sizes (per pool: RIRs, noises of each colour, babble noises)
 SIZES = {"train": dict(rirs=40, colour=3, babble=6), "test": dict(rirs=10, colour=1, babble=3)}
+RECORD = "augmentation.json"  # written into each augmented data dir: its parameters (``describe``)
 
 
 def _rng(seed: int, pool: str, what: str) -> np.random.Generator:
@@ -181,6 +183,21 @@ def make_assets(out: Path, train_dir: Path, seed: int, fs: int, pools: Sequence[
         write_atomic(pdir / "noises.tsv", _tsv(info))
 
 
+def describe(rec: dict) -> str:
+    """A data dir's augmentation record (``RECORD``) in words, e.g. "reverberation with probability 0.5 and
+    noise with probability 0.5 at 5-20 dB SNR, one realisation of each utterance"."""
+    parts = []
+    if rec.get("rir_scp"):
+        parts.append(f"reverberation with probability {rec['rir_apply_prob']:g}")
+    if rec.get("noise_scp"):
+        snr = "–".join(str(rec["noise_db_range"]).split("_"))
+        parts.append(f"noise with probability {rec['noise_apply_prob']:g} at {snr} dB SNR")
+    n = int(rec.get("copies", 1))
+    copies = "one realisation" if n == 1 else f"{n} realisations"
+    clean = ", beside the clean utterance" if rec.get("keep_clean") else ""
+    return f"{' and '.join(parts) or 'nothing'}, {copies} of each utterance{clean}"
+
+
 def _tsv(rows: List[dict]) -> str:
     return "".join("\t".join(r) + "\n" for r in [list(rows[0])] + [[str(v) for v in r.values()] for r in rows])
 
@@ -249,6 +266,12 @@ def augment_dir(src: Path, dst: Path, seed: int, purpose: str, rir_scp: Optional
     finally:
         np.random.set_state(state)
     write_data_dir(dst, out)
+    # how the audio was made, carried with the features (stages 3-4) to the report (training_audio)
+    write_atomic(dst / RECORD, json.dumps({
+        "seed": seed, "purpose": purpose, "rir_scp": str(rir_scp) if rir_scp else None,
+        "rir_apply_prob": rir_apply_prob if rir_scp else 0.0, "noise_scp": str(noise_scp) if noise_scp else None,
+        "noise_apply_prob": noise_apply_prob if noise_scp else 0.0, "noise_db_range": noise_db_range if noise_scp else None,
+        "copies": copies, "keep_clean": keep_clean}, indent=1) + "\n")
     if (src / "utt2speed").is_file():
         speed = read_kaldi_map(src / "utt2speed")
         write_kaldi_map(dst / "utt2speed", [(new, speed[old]) for new, old in ids.items() if old in speed])

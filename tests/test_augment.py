@@ -193,6 +193,16 @@ def test_recipe_trains_on_augmented_audio_and_scores_the_robustness_sets(mini_l2
     assert "augment/en/test/rirs.scp" in (done / "aug_test_reverb_en").read_text()
     train_rec = (done / "aug_train_en_aug").read_text()
     assert "augment/en/train/rirs.scp" in train_rec and "augment/en/train/noises.scp" in train_rec
+    # stage 2's record of the training audio travels with the features to the report (stages 3, 4, 12)
+    rec = json.loads((r / "dump" / "fbank" / "train_en_aug" / "augmentation.json").read_text())
+    assert (rec["rir_apply_prob"], rec["noise_apply_prob"], rec["noise_db_range"]) == (0.5, 0.5, "5_20")
+    assert json.loads((r / "exp_aug" / "report" / "training_audio.json").read_text()) == {
+        "so_surface_en": rec, "do_en": rec}
+    assert ("Training audio: augmented offline with ESPnet's CommonPreprocessor (stage 2): reverberation with "
+            "probability 0.5 and noise with probability 0.5 at 5–20 dB SNR, one realisation of each utterance."
+            ) in (r / "exp_aug" / "report" / "README.md").read_text()
+    assert not (r / "exp" / "report" / "training_audio.json").exists()
+    assert "Training audio" not in (r / "exp" / "report" / "README.md").read_text()
     tr = {**read_kaldi_map(r / "data/augment/en/train/rirs.scp"), **read_kaldi_map(r / "data/augment/en/train/noises.scp")}
     te = {**read_kaldi_map(r / "data/augment/en/test/rirs.scp"), **read_kaldi_map(r / "data/augment/en/test/noises.scp")}
     digest = lambda p: hashlib.sha256(Path(p).read_bytes()).hexdigest()  # noqa: E731

@@ -1,6 +1,7 @@
 """readme_results: the README's results section is rebuilt from a report, and `--variants` adds a
 variants report's section with its figure links pointing into that report."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -76,14 +77,38 @@ def test_augmented_section_sets_the_augmented_demo_beside_the_demo(tmp_path):
     (aug / "robustness.csv").write_text(
         ROB_HEADER + "en,test_en,surface,cer,SO,3.40,6.00,6.50,1.76,1.91\n"
         "en,test_en,surface,cer,DO,4.00,9.00,7.00,2.25,1.75\n", encoding="utf-8")
+    rec = {"seed": 1, "purpose": "train", "rir_scp": "r.scp", "rir_apply_prob": 0.8, "noise_scp": "n.scp",
+           "noise_apply_prob": 0.8, "noise_db_range": "5_20", "copies": 1, "keep_clean": True}
+    (aug / "training_audio.json").write_text(json.dumps({"so_surface_en": rec, "do_en": rec}), encoding="utf-8")
     text = _build(tmp_path, demo, "--augmented", "docs/demo_aug")
     assert "### Training with noise and reverberation (`make demo-aug`" in text
+    # how the audio was augmented: stage 2's record, in words
+    assert ("(reverberation with probability 0.8 and noise with probability 0.8 at 5–20 dB SNR, one realisation "
+            "of each utterance, beside the clean utterance)") in text
     assert "| en | surface | SO | 3.00 | 3.40 | +0.40 | 13.33 | 1.76 | 12.00 | 1.91 |" in text
     assert "| en | surface | DO | 3.20 | 4.00 | +0.80 | 12.50 | 2.25 | 11.25 | 1.75 |" in text
     assert "Noisy and reverb CER at most 2 × clean: 1 of 2 model outputs" in text
     assert "Clean CER at most 0.5 points above training without augmentation: 1 of 2." in text
     assert "| wer |" not in text and "14.00" not in text  # CER rows only
     assert (tmp_path / "docs" / "demo" / "robustness.csv").is_file()
+    # --augmented_against: another plain report on the other side (the augmented run's machine)
+    other = tmp_path / "docs" / "demo_rerun"
+    other.mkdir(parents=True)
+    (other / "robustness.csv").write_text(ROB_HEADER + "en,test_en,surface,cer,SO,3.30,40.00,36.00,12.12,10.91\n",
+                                          encoding="utf-8")
+    text = _build(tmp_path, demo, "--augmented", "docs/demo_aug", "--augmented_against", "docs/demo_rerun")
+    assert "| en | surface | SO | 3.30 | 3.40 | +0.10 | 12.12 | 1.76 | 10.91 | 1.91 |" in text
+    assert "| en | surface | DO |" not in text and "(docs/demo_rerun/README.md)" in text
+    # a model of other training audio, or no record: refused by name
+    (aug / "training_audio.json").write_text(json.dumps({"so_surface_en": rec, "do_en": None}), encoding="utf-8")
+    res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--augmented", "docs/demo_aug",
+               cwd=tmp_path)
+    assert res.returncode != 0 and "training_audio.json: the models were not all trained on one augmentation" in res.stderr
+    (aug / "training_audio.json").unlink()
+    res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--augmented", "docs/demo_aug",
+               cwd=tmp_path)
+    assert res.returncode != 0 and "docs/demo_aug/training_audio.json: missing" in res.stderr
+    (aug / "training_audio.json").write_text(json.dumps({"so_surface_en": rec}), encoding="utf-8")
     (aug / "robustness.csv").unlink()
     res = _run("--report", str(demo), "--readme", "README.md", "--figures", "docs/demo", "--augmented", "docs/demo_aug",
                cwd=tmp_path)

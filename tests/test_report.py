@@ -275,3 +275,37 @@ def test_clipping_sentence_only_where_the_clip_binds_on_the_do_model():
     assert sentence_clipping("en", {**grads, "do": [(24.0, 30.0, 5.0)]}) is None
     assert sentence_clipping("en", {"do": grads["do"]}) is None
     assert sentence_clipping("en", {k: v for k, v in grads.items() if k != "do"}) is None
+
+
+def test_training_audio_names_each_models_augmentation(tmp_path):
+    """training_audio: stage 2's record beside the features a model's config.yaml names, in one sentence when
+    every model shares it, per model when not; clean features give no sentence; gone features are named."""
+    import json
+
+    from dualasr.report.report import training_audio
+
+    rec = {"seed": 1, "purpose": "train", "rir_scp": "r.scp", "rir_apply_prob": 0.5, "noise_scp": None,
+           "noise_apply_prob": 0.0, "noise_db_range": None, "copies": 2, "keep_clean": False}
+
+    def model(name, feats_dir, record=None):
+        (tmp_path / "exp" / name).mkdir(parents=True)
+        (tmp_path / "exp" / name / "config.yaml").write_text(
+            f"train_data_path_and_name_and_type:\n-   - {feats_dir}/feats.scp\n    - speech\n    - kaldi_ark\n")
+        if record is not None:
+            feats_dir.mkdir(parents=True, exist_ok=True)
+            (feats_dir / "augmentation.json").write_text(json.dumps(record))
+    clean, aug = tmp_path / "dump" / "train_en", tmp_path / "dump" / "train_en_aug"
+    clean.mkdir(parents=True)
+    model("so_surface_en", aug, rec)
+    model("do_en", aug)
+    text, recs = training_audio(tmp_path / "exp", ["do", "so_surface"], ["en"])
+    assert recs == {"do_en": rec, "so_surface_en": rec}
+    assert text == ("Training audio: augmented offline with ESPnet's CommonPreprocessor (stage 2): reverberation "
+                    "with probability 0.5, 2 realisations of each utterance.")
+    model("so_meaning_en", clean)
+    text, recs = training_audio(tmp_path / "exp", ["do", "so_meaning", "so_surface"], ["en"])
+    assert recs["so_meaning_en"] is None and "so_meaning_en: clean audio" in text and "do_en: reverberation" in text
+    assert training_audio(tmp_path / "exp", ["so_meaning"], ["en"])[0] == ""
+    model("so_meaning_ko", tmp_path / "gone")
+    text, _ = training_audio(tmp_path / "exp", ["so_meaning", "so_surface"], ["en", "ko"])
+    assert f"so_meaning_ko: unknown ({tmp_path / 'gone'} is gone)" in text

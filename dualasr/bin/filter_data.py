@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     for utt, spk in utt2spk.items():
         spk2utt.setdefault(spk, []).append(utt)
     write_kaldi_map(a.dst / "spk2utt", [(s, " ".join(u)) for s, u in spk2utt.items()])
-    for name in ("cmvn.npz", "feats_dim"):
+    for name in ("cmvn.npz", "feats_dim", "augmentation.json"):  # the last: dualasr.augment.RECORD
         if (a.src / name).is_file():
             shutil.copyfile(a.src / name, a.dst / name)
     reasons = ", ".join(f"{n} {r}" for r, n in dropped.items()) or "none"

@@ -12,7 +12,9 @@ section is typed by hand.
 report's "Dual-output variants" section, its figure links pointing into DIR.
 
 ``--augmented DIR`` (the report of the augmented demo, copied by ``make demo-aug`` to docs/demo_aug) adds a
-table of its clean, noisy and reverb CERs beside the demo's own (models trained without augmentation).
+table of its clean, noisy and reverb CERs beside the demo's own (models trained without augmentation), or beside
+those of ``--augmented_against DIR`` (another copied report of the plain demo: one of the same machine). How the
+audio was augmented is read from DIR's ``training_audio.json`` (stage 12's record of stage 2's parameters).
 
 ``--rerun DIR`` (the copied report of another run of the same recipe, config and seed, e.g. on another machine)
 adds a table of both runs' SO, DO and DO − SO CERs side by side: how far one run's numbers move.
@@ -104,6 +106,16 @@ def augmentation_section(aug: Path, plain: Path, root: Path) -> str:
     those of the same models trained without (``plain``: the demo's copied report), and how many meet the
     robustness targets: noisy and reverb CER at most 2 x clean, clean CER at most 0.5 points above the
     model trained without augmentation."""
+    from dualasr.augment import describe
+    from dualasr.report.report import AUDIO_RECORD
+
+    rec_path = aug / AUDIO_RECORD
+    if not rec_path.is_file():
+        raise SystemExit(f"{rec_path}: missing; the report stage (12) writes it for models trained on augmented audio")
+    recs = json.loads(rec_path.read_text(encoding="utf-8"))
+    how = sorted({describe(r) for r in recs.values() if r and "missing" not in r})
+    if len(how) != 1 or not all(recs.values()):
+        raise SystemExit(f"{rec_path}: the models were not all trained on one augmentation ({recs})")
     a, p = _robustness_rows(aug / "robustness.csv"), _robustness_rows(plain / "robustness.csv")
     keys = [k for k in a if k in p]
     if not keys:
@@ -122,8 +134,8 @@ def augmentation_section(aug: Path, plain: Path, root: Path) -> str:
     return (f"### Training with noise and reverberation (`make demo-aug`; the full report: "
             f"[{rel}/README.md]({rel}/README.md))\n\n"
             "CER (%) on the clean test sets, and the ratios of the noisy (10 dB SNR) and reverberant test sets' CER "
-            "to the clean one, for the demo's models trained on clean audio and for the same models trained on "
-            "augmented audio (each training utterance reverberated and given noise with probability 0.5 each). "
+            f"to the clean one, for the demo's models trained on clean audio ([{_rel(plain, root)}]({_rel(plain, root)}/README.md)) "
+            f"and for the same models trained on augmented audio ({how[0]}). "
             f"Noisy and reverb CER at most 2 × clean: {ratio_ok} of {len(keys)} model outputs with augmentation. "
             f"Clean CER at most 0.5 points above training without augmentation: {clean_ok} of {len(keys)}. "
             "One seed each.\n\n" + "\n".join(lines) + "\n")
@@ -174,7 +186,7 @@ def optional_sections(a: argparse.Namespace, names=tuple(SECTION_HEADS)) -> dict
     README's order; the demo's own copied report (``--figures``) is the other side of augmented and rerun."""
     root = a.readme.parent
     build = {"variants": lambda d: variants_section(d, root),
-             "augmented": lambda d: augmentation_section(d, a.figures, root),
+             "augmented": lambda d: augmentation_section(d, a.augmented_against or a.figures, root),
              "rerun": lambda d: rerun_section(d, a.figures, root)}
     return {n: build[n](getattr(a, n)) for n in SECTION_HEADS if n in names and getattr(a, n)}
 
@@ -211,6 +223,9 @@ def main(argv=None) -> int:
     p.add_argument("--augmented", type=Path, default=None,
                    help="a copied report of the augmented demo (make demo-aug: docs/demo_aug): its robustness table "
                         "is set beside the demo's")
+    p.add_argument("--augmented_against", type=Path, default=None,
+                   help="the copied report of the models trained without augmentation that --augmented is set beside "
+                        "(default: --figures, the demo's; a run on the augmented run's machine, e.g. docs/demo_rerun)")
     p.add_argument("--rerun", type=Path, default=None,
                    help="the copied report of another run of the same config and seed: both runs' CERs side by side")
     p.add_argument("--sections", nargs="+", choices=sorted(SECTION_HEADS), default=None,

@@ -12,6 +12,7 @@ utterances whose errors and reference lengths are summed over the seeds (seeds s
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import shutil
@@ -334,6 +335,41 @@ def _copy(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
+AUDIO_RECORD = "training_audio.json"  # the report's record of each model's training audio (training_audio)
+
+
+def training_audio(expdir: Path, models: Sequence[str], langs: Sequence[str]) -> Tuple[str, Dict[str, dict]]:
+    """How each model's training audio was made: stage 2's record (``dualasr.augment.RECORD``), which stages 3-4
+    carry beside the training features that config.yaml names. Returns one sentence (empty when no model
+    trained on augmented audio) and ``{"<model>_<lang>": record or None}``."""
+    from dualasr.augment import RECORD, describe
+
+    recs: Dict[str, Optional[dict]] = {}
+    for m in models:
+        for lang in langs:
+            for _seed, d in model_dirs(expdir, m, lang):
+                if not (d / "config.yaml").is_file():
+                    continue
+                data = train_config(d).get("train_data_path_and_name_and_type") or []
+                if not data:
+                    continue
+                feats = Path(data[0][0])
+                rec = feats.parent / RECORD
+                if rec.is_file():
+                    recs[d.name] = json.loads(rec.read_text(encoding="utf-8"))
+                else:  # no record beside features that are still there: stage 2 did not augment them
+                    recs[d.name] = None if feats.parent.is_dir() else {"missing": str(feats.parent)}
+    if not any(recs.values()):
+        return "", recs
+    words = {name: ("clean audio" if not r else f"unknown ({r['missing']} is gone)" if "missing" in r
+                    else describe(r)) for name, r in recs.items()}
+    if len(set(words.values())) == 1:
+        return (f"Training audio: augmented offline with ESPnet's CommonPreprocessor (stage 2): "
+                f"{next(iter(words.values()))}.", recs)
+    return ("Training audio (stage 2, ESPnet's CommonPreprocessor): " +
+            "; ".join(f"{name}: {w}" for name, w in sorted(words.items())) + ".", recs)
+
+
 def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Optional[Path] = None,
                  do_model: str = "do", n_boot: int = 1000) -> Path:
     """Write exp/report/ and return the path of its README.md."""
@@ -423,7 +459,12 @@ def build_report(expdir: Path, lang_sets: Sequence[Tuple[str, str]], outdir: Opt
 
     models = sorted({r["model"] for r in results})
     init = init_mode(expdir, models, langs)
-    section("1. SO vs DO error rates", ([init] if init else []) + sentences_main(results, sig, do_model), [],
+    audio, audio_recs = training_audio(expdir, models, langs)
+    if audio:
+        write_atomic(outdir / AUDIO_RECORD, json.dumps(audio_recs, indent=1, sort_keys=True) + "\n")
+    elif (outdir / AUDIO_RECORD).exists():
+        (outdir / AUDIO_RECORD).unlink()  # an earlier report's: these models trained on clean audio
+    section("1. SO vs DO error rates", [x for x in (init, audio) if x] + sentences_main(results, sig, do_model), [],
             "no scores")
     readme.append(to_markdown(main))
     if robust:

@@ -254,7 +254,9 @@ if run_stage 3 "features: ${n_mels}-dim fbank + CMVN stats into $dumpdir/fbank/o
     python -m dualasr.bin.make_fbank --out "${todo[@]/#/$dumpdir/fbank/org/}" --nj "$nj" --merge
     for s in "${todo[@]}"; do
       for f in wav.scp utt2spk spk2utt text.surface text.meaning; do cp "$datadir/$s/$f" "$dumpdir/fbank/org/$s/$f"; done
-      if [ -f "$datadir/$s/text.canonical" ]; then cp "$datadir/$s/text.canonical" "$dumpdir/fbank/org/$s/"; fi
+      for f in text.canonical augmentation.json; do  # (the latter: how stage 2 made the audio, for the report)
+        if [ -f "$datadir/$s/$f" ]; then cp "$datadir/$s/$f" "$dumpdir/fbank/org/$s/"; fi
+      done
       mark_done "$dumpdir/.done/feats_$s"
     done
   fi
