@@ -25,6 +25,8 @@ ARGS = ["--size", "tiny", "--nj", "2", "--train_jobs", "2", "--train_threads", "
         "--swap_max_utts", "6", "--reference_seed", "2", "--robust_test_sets", "false"]
 AUG_ARGS = ["--stage", "2", "--stop_stage", "12", "--langs", "en", "--models", "so_surface do", "--reference_seed", "",
             "--expdir", "exp_aug", "--augment_rir", "true", "--augment_noise", "true", "--robust_test_sets", "true",
+            # make demo-aug's augmentation: the clean utterances beside one copy, rir and noise with probability 0.8
+            "--rir_apply_prob", "0.8", "--noise_apply_prob", "0.8", "--augment_keep_clean", "true",
             "--train_args", "--max_epoch 1"]  # one epoch: this part checks the plumbing, not the accuracy
 
 

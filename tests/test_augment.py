@@ -167,10 +167,12 @@ def test_bad_input_names_the_file(tmp_path, assets):
 def test_recipe_trains_on_augmented_audio_and_scores_the_robustness_sets(mini_l2_tiny):
     r = mini_l2_tiny
     clean, aug = read_kaldi_map(r / "data" / "train_en" / "wav.scp"), read_kaldi_map(r / "data" / "train_en_aug" / "wav.scp")
-    assert set(clean) == set(aug)
-    changed = sum(not np.array_equal(soundfile.read(aug[u])[0], soundfile.read(clean[u])[0]) for u in clean)
-    # rir and noise each with probability 0.5: about 3 in 4 utterances changed
-    assert 0.5 * len(clean) <= changed < len(clean), changed
+    # the clean utterances as they were, beside one augmented copy of each (--augment_keep_clean true)
+    assert set(aug) == set(clean) | {f"aug1-{u}" for u in clean}
+    assert all(aug[u] == clean[u] for u in clean)
+    changed = sum(not np.array_equal(soundfile.read(aug[f"aug1-{u}"])[0], soundfile.read(clean[u])[0]) for u in clean)
+    # rir and noise each with probability 0.8: all but about 1 in 25 copies changed
+    assert 0.8 * len(clean) <= changed <= len(clean), changed
     cfg = (r / "exp_aug" / "so_surface_en" / "config.yaml").read_text()
     assert "dump/fbank/train_en_aug/feats.scp" in cfg and "dump/fbank/train_en/feats.scp" not in cfg
     # the robustness sets: data dirs of the test utterances, dumped whole, decoded and scored
@@ -195,12 +197,13 @@ def test_recipe_trains_on_augmented_audio_and_scores_the_robustness_sets(mini_l2
     assert "augment/en/train/rirs.scp" in train_rec and "augment/en/train/noises.scp" in train_rec
     # stage 2's record of the training audio travels with the features to the report (stages 3, 4, 12)
     rec = json.loads((r / "dump" / "fbank" / "train_en_aug" / "augmentation.json").read_text())
-    assert (rec["rir_apply_prob"], rec["noise_apply_prob"], rec["noise_db_range"]) == (0.5, 0.5, "5_20")
+    assert (rec["rir_apply_prob"], rec["noise_apply_prob"], rec["noise_db_range"], rec["keep_clean"]) == (
+        0.8, 0.8, "5_20", True)
     assert json.loads((r / "exp_aug" / "report" / "training_audio.json").read_text()) == {
         "so_surface_en": rec, "do_en": rec}
     assert ("Training audio: augmented offline with ESPnet's CommonPreprocessor (stage 2): reverberation with "
-            "probability 0.5 and noise with probability 0.5 at 5–20 dB SNR, one realisation of each utterance."
-            ) in (r / "exp_aug" / "report" / "README.md").read_text()
+            "probability 0.8 and noise with probability 0.8 at 5–20 dB SNR, one realisation of each utterance, "
+            "beside the clean utterance.") in (r / "exp_aug" / "report" / "README.md").read_text()
     assert not (r / "exp" / "report" / "training_audio.json").exists()
     assert "Training audio" not in (r / "exp" / "report" / "README.md").read_text()
     tr = {**read_kaldi_map(r / "data/augment/en/train/rirs.scp"), **read_kaldi_map(r / "data/augment/en/train/noises.scp")}
