@@ -22,8 +22,9 @@ demo: install
 # recipe-made noises), into exp_aug; the same data, test sets (clean, _noisy, _reverb), config and seed as
 # make demo, which shares data/ and dump/ with it. Each epoch holds every clean training utterance and one
 # augmented copy of it (reverberated and/or given noise, with probability 0.8 each): twice the demo's
-# utterances an epoch, so half the demo's epochs (ko 9 -> 5, en 11 -> 6) keep its number of training
-# steps and its time. Its report is copied to docs/demo_aug.
+# utterances an epoch, so half the demo's epochs (ko 9 -> 5, en 11 -> 6) keep about its number of
+# training steps (its training ran 1.3 x the demo's on one machine: README, "Results"). Its report is
+# copied to docs/demo_aug.
 demo-aug: install
 	cd $(DEMO) && ./run.sh --size default --nj 2 --models "$(DEMO_MODELS)" --expdir exp_aug \
 	  --augment_rir true --augment_noise true --rir_apply_prob 0.8 --noise_apply_prob 0.8 \
