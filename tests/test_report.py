@@ -304,7 +304,7 @@ def test_training_audio_names_each_models_augmentation(tmp_path):
                     "with probability 0.5, 2 realisations of each utterance.")
     model("so_meaning_en", clean)
     text, recs = training_audio(tmp_path / "exp", ["do", "so_meaning", "so_surface"], ["en"])
-    assert recs["so_meaning_en"] is None and "so_meaning_en: clean audio" in text and "do_en: reverberation" in text
+    assert recs["so_meaning_en"] is None and "so_meaning_en: no augmentation record" in text and "do_en: reverberation" in text
     assert training_audio(tmp_path / "exp", ["so_meaning"], ["en"])[0] == ""
     model("so_meaning_ko", tmp_path / "gone")
     text, _ = training_audio(tmp_path / "exp", ["so_meaning", "so_surface"], ["en", "ko"])

@@ -341,7 +341,7 @@ AUDIO_RECORD = "training_audio.json"  # the report's record of each model's trai
 def training_audio(expdir: Path, models: Sequence[str], langs: Sequence[str]) -> Tuple[str, Dict[str, dict]]:
     """How each model's training audio was made: stage 2's record (``dualasr.augment.RECORD``), which stages 3-4
     carry beside the training features that config.yaml names. Returns one sentence (empty when no model
-    trained on augmented audio) and ``{"<model>_<lang>": record or None}``."""
+    has a record beside its features) and ``{"<model>_<lang>": record or None}``."""
     from dualasr.augment import RECORD, describe
 
     recs: Dict[str, Optional[dict]] = {}
@@ -357,11 +357,12 @@ def training_audio(expdir: Path, models: Sequence[str], langs: Sequence[str]) ->
                 rec = feats.parent / RECORD
                 if rec.is_file():
                     recs[d.name] = json.loads(rec.read_text(encoding="utf-8"))
-                else:  # no record beside features that are still there: stage 2 did not augment them
+                else:  # no record beside features that are still there
                     recs[d.name] = None if feats.parent.is_dir() else {"missing": str(feats.parent)}
     if not any(recs.values()):
         return "", recs
-    words = {name: ("clean audio" if not r else f"unknown ({r['missing']} is gone)" if "missing" in r
+    # no record: clean audio, or audio augmented before stage 2 wrote records; the report does not guess
+    words = {name: ("no augmentation record" if not r else f"unknown ({r['missing']} is gone)" if "missing" in r
                     else describe(r)) for name, r in recs.items()}
     if len(set(words.values())) == 1:
         return (f"Training audio: augmented offline with ESPnet's CommonPreprocessor (stage 2): "
