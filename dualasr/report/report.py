@@ -170,17 +170,22 @@ def sentences_divergence(bins: List[Dict[str, str]], corr: List[Dict[str, str]],
     return out
 
 
+def trained_configs(expdir: Path, models: Sequence[str], langs: Sequence[str]):
+    """``(model kind, model dir, training config)`` of every trained model dir (one with a config.yaml) of
+    ``models`` x ``langs``, every seed."""
+    for m in models:
+        for lang in langs:
+            for _seed, d in model_dirs(expdir, m, lang):
+                if (d / "config.yaml").is_file():
+                    yield m, d, train_config(d)
+
+
 def init_mode(expdir: Path, models: Sequence[str], langs: Sequence[str]) -> str:
     """One sentence: did the model kinds start from their own initial weights (``init_seed`` in each
     model's config.yaml, dual_asr.sh's default) or from shared ones (``--shared_init true``)?"""
     seen = []
-    for m in models:
-        for lang in langs:
-            for _seed, d in model_dirs(expdir, m, lang):
-                if not (d / "config.yaml").is_file():
-                    continue
-                c = train_config(d)
-                seen.append((m, c.get("seed"), c.get("init_seed")))
+    for m, d, c in trained_configs(expdir, models, langs):
+        seen.append((m, c.get("seed"), c.get("init_seed")))
     if not seen:
         return ""
     kinds = sorted({m for m, _, _ in seen})
@@ -345,20 +350,16 @@ def training_audio(expdir: Path, models: Sequence[str], langs: Sequence[str]) ->
     from dualasr.augment import RECORD, describe
 
     recs: Dict[str, Optional[dict]] = {}
-    for m in models:
-        for lang in langs:
-            for _seed, d in model_dirs(expdir, m, lang):
-                if not (d / "config.yaml").is_file():
-                    continue
-                data = train_config(d).get("train_data_path_and_name_and_type") or []
-                if not data:
-                    continue
-                feats = Path(data[0][0])
-                rec = feats.parent / RECORD
-                if rec.is_file():
-                    recs[d.name] = json.loads(rec.read_text(encoding="utf-8"))
-                else:  # no record beside features that are still there
-                    recs[d.name] = None if feats.parent.is_dir() else {"missing": str(feats.parent)}
+    for _m, d, c in trained_configs(expdir, models, langs):
+        data = c.get("train_data_path_and_name_and_type") or []
+        if not data:
+            continue
+        feats = Path(data[0][0])
+        rec = feats.parent / RECORD
+        if rec.is_file():
+            recs[d.name] = json.loads(rec.read_text(encoding="utf-8"))
+        else:  # no record beside features that are still there
+            recs[d.name] = None if feats.parent.is_dir() else {"missing": str(feats.parent)}
     if not any(recs.values()):
         return "", recs
     # no record: clean audio, or audio augmented before stage 2 wrote records; the report does not guess
