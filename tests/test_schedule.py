@@ -87,3 +87,22 @@ def test_the_demo_config_collects_stats_and_trains_through_the_recipe(tiny_recip
     assert ckpt["schedulers"][0]["last_epoch"] == 6
     # and ESPnet's INFO lines (the epoch results that the training progress, curves and report read) are logged
     assert "2epoch results" in (rdir / "exp_default" / "so_surface_en" / "train.log").read_text()
+
+
+@pytest.mark.slow
+def test_a_config_with_utterance_mvn_and_specaugment_trains_through_the_recipe(tiny_recipe, tmp_path):
+    """The recipe gives global_mvn the training set's CMVN stats; another normalize takes none (ESPnet's
+    UtteranceMVN refused the stats_file the recipe used to pass to every config). SpecAugment, a config option
+    (README), on beside it."""
+    rdir = copy_recipe(tiny_recipe, tmp_path / "asr1")
+    conf = yaml.safe_load((REPO / "conf" / "train_tiny.yaml").read_text())
+    conf.update(normalize="utterance_mvn", specaug="specaug",
+                specaug_conf={"apply_time_warp": True, "time_warp_window": 5, "apply_freq_mask": True,
+                              "freq_mask_width_range": [0, 10], "num_freq_mask": 2, "apply_time_mask": True,
+                              "time_mask_width_ratio_range": [0.0, 0.05], "num_time_mask": 2})
+    (tmp_path / "train.yaml").write_text(yaml.safe_dump(conf))
+    run_recipe(rdir, "--stage", "7", "--stop_stage", "7", "--expdir", "exp", "--models", "so_surface",
+               "--train_config", str(tmp_path / "train.yaml"), "--train_args", "--max_epoch 1 --num_iters_per_epoch 2")
+    trained = yaml.safe_load((rdir / "exp" / "so_surface_en" / "config.yaml").read_text())
+    assert trained["normalize"] == "utterance_mvn" and "stats_file" not in trained["normalize_conf"]
+    assert trained["specaug"] == "specaug" and trained["specaug_conf"]["num_time_mask"] == 2

@@ -305,6 +305,16 @@ lang_args() {  # lang_args LANG: the part of --lang_train_args for LANG
   for item in $lang_train_args; do [ "${item%%:*}" = "$1" ] && echo "${item#*:}"; done; return 0
 }
 train_yaml() { if [ -n "$train_config" ]; then echo "$train_config"; else conf_path "train_${size}.yaml"; fi; }
+# normalize_kind LANG: the training's feature normalization (the last --normalize of the train args, else the
+# config's; ESPnet's default, utterance_mvn, where neither names one). Only global_mvn reads the CMVN stats of
+# stage 3, as in ESPnet's asr.sh: UtteranceMVN takes no stats_file.
+normalize_kind() {
+  local a prev="" n=""
+  for a in $train_args $(lang_args "$1"); do [ "$prev" != --normalize ] || n=$a; prev=$a; done
+  [ -n "$n" ] || n=$(python -c 'import sys, yaml; c = yaml.safe_load(open(sys.argv[1])) or {}
+print(c.get("normalize", "utterance_mvn") or "none")' "$(train_yaml)")
+  echo "$n"
+}
 # data_args PREFIX SET LANG OUTPUTS...: --{train,valid}_data_path_and_name_and_type for features + texts
 data_args() {
   local prefix=$1 d; d=$(abs "$dumpdir/fbank/$2"); shift 3; local o
@@ -405,8 +415,9 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
   # train_one LANG TRAIN_SET DEV_SET MODEL SEED DIR [LATER...]: one training job, marked done when it finished
   # (uses outputs, model_conf_args and init_args as set for MODEL: a background job keeps its own copy)
   train_one() {
-    local l=$1 tr=$2 dv=$3 m=$4 s=$5 dir=$6 shapes o progress_pid dim; shift 6
+    local l=$1 tr=$2 dv=$3 m=$4 s=$5 dir=$6 shapes o progress_pid dim norm_args=(); shift 6
     dim=$(feats_dim "$tr") || exit 1
+    [ "$(normalize_kind "$l")" != global_mvn ] || norm_args=(--normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")")
     local later=("$@")
     mkdir -p "$dir"
     shapes=""
@@ -424,8 +435,7 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
     # shellcheck disable=SC2086
     ${cuda_cmd} --gpu "$ngpu" "${train_launch[@]}" "$dir/train.log" "${train_prefix[@]}" python -m dualasr.bin.dual_asr_train \
       --config "$(train_yaml)" "${model_conf_args[@]}" --input_size "$dim" \
-      --normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")" \
-      --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(ttype_args s/unigram/bpe/) $(token_args "$l" $outputs) \
+      "${norm_args[@]}" --token_type "$(echo $token_type | sed 's/unigram/bpe/')" $(ttype_args s/unigram/bpe/) $(token_args "$l" $outputs) \
       $(data_args train "$tr" "$l" $outputs) $(data_args valid "$dv" "$l" $outputs) $shapes \
       --seed "$s" "${init_args[@]}" "${dist_args[@]}" --resume true --output_dir "$dir" $train_args $(lang_args "$l")
     kill "$progress_pid" 2>/dev/null || true; wait "$progress_pid" 2>/dev/null || true
