@@ -20,16 +20,15 @@ demo: install
 
 # The demo's models trained on noise- and reverberation-augmented audio (stage 2: simulated rooms and
 # recipe-made noises), into exp_aug; the same data, test sets (clean, _noisy, _reverb), config and seed as
-# make demo, which shares data/ and dump/ with it. Each epoch holds every clean training utterance and two
-# augmented copies of it (each its own draw: reverberated and/or given noise, with probability 0.8 each): three
-# times the demo's utterances an epoch, so a third of the demo's epochs (ko 9 -> 3, en 11 -> 4) keep about its
-# number of training steps. (One copy at half the epochs, the previous recipe, gave so_surface_en higher clean,
-# noisy and reverb CER on one machine: conf/train_default.yaml lists the other levers tried.) Its report is
+# make demo, which shares data/ and dump/ with it. Each epoch holds every clean training utterance and one
+# augmented copy of it (reverberated and/or given noise, with probability 0.8 each): twice the demo's
+# utterances an epoch, so half the demo's epochs (ko 9 -> 5, en 11 -> 6) keep about its number of
+# training steps (its training ran 1.3 x the demo's on one machine: README, "Results"). Its report is
 # copied to docs/demo_aug.
 demo-aug: install
 	cd $(DEMO) && ./run.sh --size default --nj 2 --models "$(DEMO_MODELS)" --expdir exp_aug \
 	  --augment_rir true --augment_noise true --rir_apply_prob 0.8 --noise_apply_prob 0.8 \
-	  --augment_keep_clean true --augment_copies 2 --lang_train_args "ko:--max_epoch 3,en:--max_epoch 4"
+	  --augment_keep_clean true --lang_train_args "ko:--max_epoch 5,en:--max_epoch 6"
 	rm -rf docs/demo_aug.tmp && cp -r $(DEMO)/exp_aug/report docs/demo_aug.tmp && rm -rf docs/demo_aug && \
 	  mv docs/demo_aug.tmp docs/demo_aug
 
