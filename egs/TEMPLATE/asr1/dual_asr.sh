@@ -305,15 +305,12 @@ lang_args() {  # lang_args LANG: the part of --lang_train_args for LANG
   for item in $lang_train_args; do [ "${item%%:*}" = "$1" ] && echo "${item#*:}"; done; return 0
 }
 train_yaml() { if [ -n "$train_config" ]; then echo "$train_config"; else conf_path "train_${size}.yaml"; fi; }
-# normalize_kind LANG: the training's feature normalization (the last --normalize of the train args, else the
-# config's; ESPnet's default, utterance_mvn, where neither names one). Only global_mvn reads the CMVN stats of
-# stage 3, as in ESPnet's asr.sh: UtteranceMVN takes no stats_file.
-normalize_kind() {
-  local a prev="" n=""
-  for a in $train_args $(lang_args "$1"); do [ "$prev" != --normalize ] || n=$a; prev=$a; done
-  [ -n "$n" ] || n=$(python -c 'import sys, yaml; c = yaml.safe_load(open(sys.argv[1])) or {}
-print(c.get("normalize", "utterance_mvn") or "none")' "$(train_yaml)")
-  echo "$n"
+# train_opt LANG KEY DEFAULT: a training option as the training gets it: the last --KEY of --train_args and
+# --lang_train_args for LANG, else the config's top-level KEY, else DEFAULT (ESPnet's)
+train_opt() {
+  local v; v=$(echo " $train_args $(lang_args "$1") " | sed -n "s/.* --$2[ =]\([^ ]*\).*/\1/p")
+  [ -n "$v" ] || v=$(sed -n "s/^$2: *\([^ #]*\).*/\1/p" "$(train_yaml)")
+  echo "${v:-$3}"
 }
 # data_args PREFIX SET LANG OUTPUTS...: --{train,valid}_data_path_and_name_and_type for features + texts
 data_args() {
@@ -375,11 +372,7 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
   }
   # Progress: beside each job, dualasr.bin.train_progress reads its train.log and prints an estimate of
   # the stage's remaining time (measured on the job's first steps), then a progress line a minute.
-  epochs_of() {  # epochs_of LANG: --max_epoch of --train_args / --lang_train_args, else the config's
-    local e; e=$(echo " $train_args $(lang_args "$1") " | sed -n 's/.* --max_epoch[ =]\([0-9]*\).*/\1/p')
-    [ -n "$e" ] || e=$(sed -n 's/^max_epoch: *\([0-9]*\).*/\1/p' "$(train_yaml)")
-    echo "${e:-1}"
-  }
+  epochs_of() { train_opt "$1" max_epoch 1; }  # epochs_of LANG
   frames_of() { awk -F'[ ,]' '{s += $2} END {print s + 0}' "$expdir/stats_$1/train/speech_shape"; }
   epochs_done() {  # epochs_done DIR: epochs a stopped job finished (ESPnet's latest.pth -> <N>epoch.pth), else 0
     local t; t=$(readlink "$1/latest.pth" 2>/dev/null || true); t=${t%epoch.pth}
@@ -417,7 +410,8 @@ if run_stage 7 "train: $models (size $size, seeds ${seed_list})"; then
   train_one() {
     local l=$1 tr=$2 dv=$3 m=$4 s=$5 dir=$6 shapes o progress_pid dim norm_args=(); shift 6
     dim=$(feats_dim "$tr") || exit 1
-    [ "$(normalize_kind "$l")" != global_mvn ] || norm_args=(--normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")")
+    # only global_mvn reads stage 3's CMVN stats, as in ESPnet's asr.sh (UtteranceMVN takes no stats_file)
+    [ "$(train_opt "$l" normalize utterance_mvn)" != global_mvn ] || norm_args=(--normalize_conf stats_file="$(abs "$dumpdir/fbank/$tr/cmvn.npz")")
     local later=("$@")
     mkdir -p "$dir"
     shapes=""
